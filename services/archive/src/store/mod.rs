@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
+use sea_orm::{ConnectionTrait, ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::Mutex;
 
@@ -39,9 +39,16 @@ impl std::fmt::Debug for SqlStore {
 }
 
 impl SqlStore {
-    /// Connects (creating a SQLite file if needed) and brings the schema up to date.
-    pub async fn connect(url: &str, max_connections: u32, crypto: Crypto) -> Result<Self, ArchiveError> {
+    /// Connects (creating a SQLite file if needed) and brings the schema up to
+    /// date. On PostgreSQL, `schema` (created if missing) holds the tables.
+    pub async fn connect(url: &str, schema: Option<&str>, max_connections: u32, crypto: Crypto) -> Result<Self, ArchiveError> {
+        if let Some(schema) = schema {
+            create_schema(url, schema).await?;
+        }
         let mut opts = ConnectOptions::new(url.to_string());
+        if let Some(schema) = schema {
+            opts.set_schema_search_path(schema);
+        }
         opts.max_connections(max_connections)
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
@@ -71,6 +78,18 @@ impl SqlStore {
     pub async fn close(self) {
         let _ = self.db.close().await;
     }
+}
+
+async fn create_schema(url: &str, schema: &str) -> Result<(), ArchiveError> {
+    if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || schema.is_empty() {
+        return Err(ArchiveError::invalid("database.schema", "may only hold letters, digits and _"));
+    }
+    let db = Database::connect(url).await.map_err(|e| ArchiveError::Unavailable(describe_connect_error(url, &e)))?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).await.map_err(map_db)?;
+    }
+    let _ = db.close().await;
+    Ok(())
 }
 
 /// Hides the password of a database URL in messages.
