@@ -6,6 +6,9 @@
 //! [`grpc`] (adapters that convert at the wire and map errors), and
 //! [`server`] (configuration, start-up and ordered shutdown).
 
+pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod grpc;
+pub mod server;
 pub mod store;

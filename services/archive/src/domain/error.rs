@@ -12,7 +12,10 @@ pub struct FieldViolation {
 
 impl FieldViolation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
     }
 }
 
@@ -30,7 +33,9 @@ pub enum ArchiveError {
     NotFound { entity: &'static str, key: String },
     #[error("{0}")]
     AlreadyExists(String),
-    #[error("version conflict: the request expected version {expected} but the dossier is at version {current}; read it again and retry")]
+    #[error(
+        "version conflict: the request expected version {expected} but the dossier is at version {current}; read it again and retry"
+    )]
     VersionConflict { expected: u64, current: u64 },
     #[error("{0}")]
     FailedPrecondition(String),
@@ -43,7 +48,10 @@ pub enum ArchiveError {
 }
 
 fn join(v: &[FieldViolation]) -> String {
-    v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl ArchiveError {
@@ -52,7 +60,10 @@ impl ArchiveError {
     }
 
     pub fn not_found(entity: &'static str, key: impl fmt::Display) -> Self {
-        Self::NotFound { entity, key: key.to_string() }
+        Self::NotFound {
+            entity,
+            key: key.to_string(),
+        }
     }
 
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -91,6 +102,10 @@ impl Violations {
     }
 
     pub fn into_result(self) -> Result<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(ArchiveError::InvalidArgument(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ArchiveError::InvalidArgument(self.0))
+        }
     }
 }

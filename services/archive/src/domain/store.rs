@@ -20,7 +20,10 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self { size: 50, after: None }
+        Self {
+            size: 50,
+            after: None,
+        }
     }
 }
 
@@ -35,7 +38,10 @@ pub struct Page<T> {
 pub enum SiteKey {
     Id(SiteId),
     /// Site code, with the organisation code when given as "ORG-SITE".
-    Code { org: Option<String>, site: String },
+    Code {
+        org: Option<String>,
+        site: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,9 +79,19 @@ pub trait ArchiveStore: Send + Sync + 'static {
 
     async fn create_unit(&self, site: SiteId, address: UnitAddress) -> Result<Unit>;
     async fn get_unit(&self, id: UnitId) -> Result<Unit>;
-    async fn list_units(&self, site: SiteId, building: Option<&str>, page: PageRequest) -> Result<Page<Unit>>;
+    async fn list_units(
+        &self,
+        site: SiteId,
+        building: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<Unit>>;
 
-    async fn create_customer(&self, data: CustomerData) -> Result<Customer>;
+    /// With a request id already used, returns the customer created then.
+    async fn create_customer(
+        &self,
+        data: CustomerData,
+        request_id: Option<String>,
+    ) -> Result<Customer>;
     async fn get_customer(&self, id: CustomerId) -> Result<Customer>;
 
     /// Allocates the site's next archive number in the same transaction.
@@ -110,10 +126,14 @@ pub trait ArchiveStore: Send + Sync + 'static {
 
     async fn register_document(&self, doc: NewDocument, actor: &str) -> Result<Document>;
     async fn get_document(&self, id: DocumentId) -> Result<Document>;
-    async fn list_documents(&self, dossier: DossierId, page: PageRequest) -> Result<Page<Document>>;
+    async fn list_documents(&self, dossier: DossierId, page: PageRequest)
+    -> Result<Page<Document>>;
     /// (type, id) of the documents of a dossier that are not withdrawn.
     async fn present_documents(&self, dossier: DossierId) -> Result<Vec<(String, DocumentId)>>;
 
-    async fn list_history(&self, dossier: DossierId, page: PageRequest) -> Result<Page<HistoryEvent>>;
+    async fn list_history(
+        &self,
+        dossier: DossierId,
+        page: PageRequest,
+    ) -> Result<Page<HistoryEvent>>;
 }
-

@@ -71,6 +71,7 @@ pub mod customer {
         pub address: String,
         /// Sealed JSON of the emergency contact, family members and birth date.
         pub private_enc: Vec<u8>,
+        pub request_id: Option<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectionTrait, ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
+};
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::Mutex;
 
@@ -41,7 +43,12 @@ impl std::fmt::Debug for SqlStore {
 impl SqlStore {
     /// Connects (creating a SQLite file if needed) and brings the schema up to
     /// date. On PostgreSQL, `schema` (created if missing) holds the tables.
-    pub async fn connect(url: &str, schema: Option<&str>, max_connections: u32, crypto: Crypto) -> Result<Self, ArchiveError> {
+    pub async fn connect(
+        url: &str,
+        schema: Option<&str>,
+        max_connections: u32,
+        crypto: Crypto,
+    ) -> Result<Self, ArchiveError> {
         if let Some(schema) = schema {
             create_schema(url, schema).await?;
         }
@@ -61,10 +68,17 @@ impl SqlStore {
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
             });
-        let db = Database::connect(opts).await.map_err(|e| ArchiveError::Unavailable(describe_connect_error(url, &e)))?;
+        let db = Database::connect(opts)
+            .await
+            .map_err(|e| ArchiveError::Unavailable(describe_connect_error(url, &e)))?;
         migration::Migrator::up(&db, None).await.map_err(map_db)?;
-        let write_lock = (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { db, crypto, write_lock })
+        let write_lock =
+            (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            db,
+            crypto,
+            write_lock,
+        })
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -81,12 +95,23 @@ impl SqlStore {
 }
 
 async fn create_schema(url: &str, schema: &str) -> Result<(), ArchiveError> {
-    if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || schema.is_empty() {
-        return Err(ArchiveError::invalid("database.schema", "may only hold letters, digits and _"));
+    if !schema
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || schema.is_empty()
+    {
+        return Err(ArchiveError::invalid(
+            "database.schema",
+            "may only hold letters, digits and _",
+        ));
     }
-    let db = Database::connect(url).await.map_err(|e| ArchiveError::Unavailable(describe_connect_error(url, &e)))?;
+    let db = Database::connect(url)
+        .await
+        .map_err(|e| ArchiveError::Unavailable(describe_connect_error(url, &e)))?;
     if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).await.map_err(map_db)?;
+        db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+            .await
+            .map_err(map_db)?;
     }
     let _ = db.close().await;
     Ok(())
@@ -120,10 +145,16 @@ fn describe_connect_error(url: &str, e: &DbErr) -> String {
 /// unavailable, the rest as internal.
 pub(crate) fn map_db(e: DbErr) -> ArchiveError {
     match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(m)) => ArchiveError::AlreadyExists(format!("conflicts with an existing record ({m})")),
-        Some(SqlErr::ForeignKeyConstraintViolation(m)) => ArchiveError::FailedPrecondition(format!("refers to a record that does not exist ({m})")),
+        Some(SqlErr::UniqueConstraintViolation(m)) => {
+            ArchiveError::AlreadyExists(format!("conflicts with an existing record ({m})"))
+        }
+        Some(SqlErr::ForeignKeyConstraintViolation(m)) => ArchiveError::FailedPrecondition(
+            format!("refers to a record that does not exist ({m})"),
+        ),
         _ => match e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => ArchiveError::Unavailable(e.to_string()),
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                ArchiveError::Unavailable(e.to_string())
+            }
             other => ArchiveError::internal(other),
         },
     }
@@ -135,7 +166,10 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_url("sqlite://data/a.db"), "sqlite://data/a.db");
     }
 }

@@ -1,0 +1,207 @@
+//! Layered, typed configuration: built-in defaults, then `dangan.toml` (or the
+//! file named by --config / DANGAN_CONFIG), then `DANGAN_*` environment
+//! variables (`__` separates nested keys, e.g. DANGAN_DATABASE__URL), then
+//! command-line flags. Secrets never appear in logs or Debug output.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the gRPC server listens on.
+    pub listen: SocketAddr,
+    /// Where the embedded defaults keep their files (SQLite database, key, admin token).
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub crypto: CryptoConfig,
+    /// A checklist file replacing the shipped one.
+    pub checklists: Option<PathBuf>,
+    pub rules: RulesConfig,
+    pub log: LogConfig,
+    /// Seconds in-flight calls get to finish after a shutdown signal.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    /// `postgres://user:pass@host/db` or `sqlite://path`; unset means a SQLite
+    /// file `archive.db` in the data directory.
+    pub url: Option<Secret>,
+    /// PostgreSQL schema for the tables (created if missing).
+    pub schema: Option<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// The admin bearer token; unset means `admin.token` in the data
+    /// directory, created on first start.
+    pub admin_token: Option<Secret>,
+    /// Read-only tokens whose callers always see private values masked.
+    pub reader_tokens: Vec<Secret>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CryptoConfig {
+    /// The 32-byte master key in base64. Unset: `key_file`, or `master.key`
+    /// in the data directory, created (mode 0600) on first start.
+    pub key: Option<Secret>,
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RulesConfig {
+    /// Years a superseded dossier is kept after an ownership transfer.
+    pub superseded_retention_years: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// "text" or "json".
+    pub format: String,
+    /// A tracing filter, e.g. "info" or "dangan_archive=debug,info".
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("data"),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            crypto: CryptoConfig::default(),
+            checklists: None,
+            rules: RulesConfig::default(),
+            log: LogConfig::default(),
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            schema: None,
+            max_connections: 16,
+        }
+    }
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        Self {
+            superseded_retention_years: 3,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Values given on the command line; they win over every other layer.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseOverride>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct DatabaseOverride {
+    pub url: Secret,
+}
+
+impl Config {
+    /// Loads the layers. `file` is the explicit config file (which must
+    /// exist); otherwise `dangan.toml` in the working directory is read if present.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Self, Box<figment::Error>> {
+        let mut f = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(Box::new(figment::Error::from(format!(
+                        "config file {} does not exist",
+                        path.display()
+                    ))));
+                }
+                f = f.merge(Toml::file(path));
+            }
+            None => f = f.merge(Toml::file("dangan.toml")),
+        }
+        f = f.merge(
+            Env::prefixed("DANGAN_")
+                .split("__")
+                .ignore(&["config", "server", "token"]),
+        );
+        f = f.merge(Serialized::defaults(overrides));
+        f.extract().map_err(Box::new)
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(u) => u.0.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("archive.db").display()),
+        }
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.database.url.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_and_secrets_are_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("d.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:6000\"\n[auth]\nadmin_token = \"s3cret\"\n[database]\nmax_connections = 4\n").unwrap();
+        let overrides = Overrides {
+            data_dir: Some("/tmp/x".into()),
+            ..Default::default()
+        };
+        let c = Config::load(Some(&file), overrides).unwrap();
+        assert_eq!(c.listen.port(), 6000);
+        assert_eq!(c.database.max_connections, 4);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.rules.superseded_retention_years, 3);
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert!(
+            Config::load(Some(&dir.path().join("missing.toml")), Overrides::default()).is_err()
+        );
+    }
+}

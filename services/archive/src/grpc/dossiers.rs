@@ -1,0 +1,245 @@
+use dangan_proto::archive::v1 as pb;
+use pb::dossier_service_server::DossierService;
+use tonic::{Request, Response, Status};
+
+use super::auth::caller;
+use super::convert::{self, id, optional_enum};
+use super::wire;
+use crate::domain::error::Violations;
+use crate::domain::id_number::IdNumber;
+use crate::domain::model::{CustomerId, DossierId, SiteId};
+use crate::domain::phone::Phone;
+use crate::domain::service::Archive;
+use crate::domain::store::{DossierKey, DossierQuery};
+use crate::domain::text::clean;
+use crate::domain::validate;
+
+pub struct DossierApi(pub Archive);
+
+fn filter(s: &str, max: usize, field: &str, v: &mut Violations) -> Option<String> {
+    v.check(field, clean(s, max)).filter(|s| !s.is_empty())
+}
+
+fn query(r: &pb::SearchDossiersRequest) -> crate::domain::Result<DossierQuery> {
+    let mut v = Violations::new();
+    let q = DossierQuery {
+        site_id: (r.site_id > 0).then_some(SiteId(r.site_id as i64)),
+        building: filter(&r.building, 16, "building", &mut v),
+        unit: filter(&r.unit, 16, "unit", &mut v),
+        room: filter(&r.room, 16, "room", &mut v),
+        name: filter(&r.customer_name, 100, "customer_name", &mut v),
+        phone: if r.phone.trim().is_empty() {
+            None
+        } else {
+            v.check("phone", Phone::parse(&r.phone))
+        },
+        id_number: if r.id_number.trim().is_empty() {
+            None
+        } else {
+            v.check("id_number", IdNumber::parse(&r.id_number))
+        },
+        class: optional_enum(
+            r.dossier_class,
+            convert::class_from,
+            "dossier_class",
+            &mut v,
+        ),
+        status: optional_enum(r.status, convert::status_from, "status", &mut v),
+        incomplete: None,
+        page: convert::page(r.page.clone(), &mut v),
+    };
+    v.into_result()?;
+    Ok(q)
+}
+
+#[tonic::async_trait]
+impl DossierService for DossierApi {
+    async fn create_dossier(
+        &self,
+        req: Request<pb::CreateDossierRequest>,
+    ) -> Result<Response<pb::Dossier>, Status> {
+        let who = caller(&req)?;
+        who.require_write()?;
+        let new = wire(convert::new_dossier(req.into_inner()))?;
+        let d = wire(self.0.create_dossier(new, &who.name).await)?;
+        tracing::info!(archive_number = %d.archive_number, dossier_id = %d.id, "dossier created");
+        Ok(Response::new(convert::dossier_pb(d, false)))
+    }
+
+    async fn get_dossier(
+        &self,
+        req: Request<pb::GetDossierRequest>,
+    ) -> Result<Response<pb::Dossier>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let reveal = who.reveal(r.reveal_private)?;
+        let key = match r.key {
+            Some(pb::get_dossier_request::Key::Id(i)) if i > 0 => {
+                DossierKey::Id(DossierId(i as i64))
+            }
+            Some(pb::get_dossier_request::Key::ArchiveNumber(n)) if !n.trim().is_empty() => {
+                DossierKey::Number(
+                    crate::domain::text::to_half_width(n.trim()).to_ascii_uppercase(),
+                )
+            }
+            _ => {
+                return Err(super::status::to_status(
+                    crate::domain::ArchiveError::invalid(
+                        "key",
+                        "give the dossier id or archive number",
+                    ),
+                ));
+            }
+        };
+        Ok(Response::new(convert::dossier_pb(
+            wire(self.0.get_dossier(&key).await)?,
+            reveal,
+        )))
+    }
+
+    async fn search_dossiers(
+        &self,
+        req: Request<pb::SearchDossiersRequest>,
+    ) -> Result<Response<pb::SearchDossiersResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let reveal = who.reveal(r.reveal_private)?;
+        let q = wire(query(&r))?;
+        let p = wire(self.0.search_dossiers(q, r.incomplete_only).await)?;
+        let next_page_token = convert::next_token(&p);
+        Ok(Response::new(pb::SearchDossiersResponse {
+            dossiers: p
+                .items
+                .into_iter()
+                .map(|d| convert::dossier_pb(d, reveal))
+                .collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn update_dossier(
+        &self,
+        req: Request<pb::UpdateDossierRequest>,
+    ) -> Result<Response<pb::Dossier>, Status> {
+        let who = caller(&req)?;
+        who.require_write()?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let did = id(r.id, "id", &mut v);
+        let expected = expected_version(r.expected_version, &mut v);
+        let reason = v.check("reason", clean(&r.reason, 500)).unwrap_or_default();
+        let patch = convert::dossier_patch(&r);
+        wire(v.into_result())?;
+        let patch = wire(patch)?;
+        let d = wire(
+            self.0
+                .update_dossier(DossierId(did), expected, patch, &reason, &who.name)
+                .await,
+        )?;
+        Ok(Response::new(convert::dossier_pb(d, false)))
+    }
+
+    async fn record_change(
+        &self,
+        req: Request<pb::RecordChangeRequest>,
+    ) -> Result<Response<pb::Dossier>, Status> {
+        let who = caller(&req)?;
+        who.require_write()?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let did = id(r.dossier_id, "dossier_id", &mut v);
+        let expected = expected_version(r.expected_version, &mut v);
+        let reason = v.check("reason", clean(&r.reason, 500)).unwrap_or_default();
+        let change = convert::change(&r);
+        wire(v.into_result())?;
+        let d = wire(
+            self.0
+                .record_change(DossierId(did), expected, wire(change)?, &reason, &who.name)
+                .await,
+        )?;
+        Ok(Response::new(convert::dossier_pb(d, false)))
+    }
+
+    async fn transfer_ownership(
+        &self,
+        req: Request<pb::TransferOwnershipRequest>,
+    ) -> Result<Response<pb::TransferOwnershipResponse>, Status> {
+        let who = caller(&req)?;
+        who.require_write()?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let did = id(r.dossier_id, "dossier_id", &mut v);
+        let expected = expected_version(r.expected_version, &mut v);
+        let owners: Vec<CustomerId> = r
+            .new_owner_ids
+            .iter()
+            .enumerate()
+            .map(|(i, c)| CustomerId(id(*c, &format!("new_owner_ids[{i}]"), &mut v)))
+            .collect();
+        let reason = v.check("reason", clean(&r.reason, 500)).unwrap_or_default();
+        let eff = v
+            .check("effective_date", validate::optional_date(&r.effective_date))
+            .flatten();
+        let location = r
+            .location
+            .clone()
+            .map(|l| convert::location(Some(l), "location", &mut v));
+        wire(v.into_result())?;
+        let (prev, cur) = wire(
+            self.0
+                .transfer(
+                    DossierId(did),
+                    expected,
+                    owners,
+                    &reason,
+                    eff,
+                    location,
+                    &who.name,
+                )
+                .await,
+        )?;
+        tracing::info!(previous = %prev.archive_number, current = %cur.archive_number, "ownership transferred");
+        Ok(Response::new(pb::TransferOwnershipResponse {
+            previous: Some(convert::dossier_pb(prev, false)),
+            current: Some(convert::dossier_pb(cur, false)),
+        }))
+    }
+
+    async fn get_completeness(
+        &self,
+        req: Request<pb::GetCompletenessRequest>,
+    ) -> Result<Response<pb::Completeness>, Status> {
+        caller(&req)?;
+        let mut v = Violations::new();
+        let did = id(req.into_inner().dossier_id, "dossier_id", &mut v);
+        wire(v.into_result())?;
+        Ok(Response::new(convert::completeness_pb(wire(
+            self.0.completeness(DossierId(did)).await,
+        )?)))
+    }
+
+    async fn list_history(
+        &self,
+        req: Request<pb::ListHistoryRequest>,
+    ) -> Result<Response<pb::ListHistoryResponse>, Status> {
+        caller(&req)?;
+        let r = req.into_inner();
+        let mut v = Violations::new();
+        let did = id(r.dossier_id, "dossier_id", &mut v);
+        let page = convert::page(r.page, &mut v);
+        wire(v.into_result())?;
+        let p = wire(self.0.list_history(DossierId(did), page).await)?;
+        let next_page_token = convert::next_token(&p);
+        Ok(Response::new(pb::ListHistoryResponse {
+            events: p.items.into_iter().map(convert::history_pb).collect(),
+            next_page_token,
+        }))
+    }
+}
+
+fn expected_version(v: u64, out: &mut Violations) -> u64 {
+    if v == 0 {
+        out.add("expected_version", "is required: send the version you read");
+    }
+    v
+}

@@ -1,0 +1,235 @@
+//! Start-up and shutdown of the archive service. `serve` is a library
+//! function so tests start the whole server on port 0.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use dangan_proto::archive::v1 as pb;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Server;
+
+use crate::config::Config;
+use crate::crypto::Crypto;
+use crate::domain::checklist::Checklists;
+use crate::domain::service::{Archive, Settings};
+use crate::grpc::auth::Tokens;
+use crate::grpc::{CustomerApi, DocumentApi, DossierApi, SiteApi};
+use crate::store::SqlStore;
+
+/// What start-up resolved: the pieces `serve` runs with.
+pub struct Prepared {
+    pub archive: Archive,
+    pub store: SqlStore,
+    pub tokens: Tokens,
+}
+
+/// Reads or creates the admin token file (mode 0600) of the embedded defaults.
+fn admin_token_from_file(path: &Path) -> anyhow::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::read_to_string(path) {
+        Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+        Ok(_) => anyhow::bail!("admin token file {} is empty", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 24];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+            let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            writeln!(f, "{token}")?;
+            tracing::info!(path = %path.display(), "created the admin token");
+            Ok(token)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Resolves keys, tokens, checklists and the database from the config.
+pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let crypto = match (&config.crypto.key, &config.crypto.key_file) {
+        (Some(k), _) => Crypto::from_base64(&k.0)?,
+        (None, Some(f)) => Crypto::from_key_file(f)?,
+        (None, None) => {
+            let path = config.data_dir.join("master.key");
+            if !config.is_embedded() && !path.exists() {
+                tracing::warn!(path = %path.display(), "no crypto.key configured: creating a key file; back it up, without it the private data cannot be read");
+            }
+            Crypto::from_key_file(&path)?
+        }
+    };
+    let admin = match &config.auth.admin_token {
+        Some(t) if t.0.trim().len() >= 16 => t.0.trim().to_string(),
+        Some(_) => anyhow::bail!("auth.admin_token must be at least 16 characters"),
+        None => admin_token_from_file(&config.data_dir.join("admin.token"))?,
+    };
+    let readers: Vec<String> = config
+        .auth
+        .reader_tokens
+        .iter()
+        .map(|s| s.0.trim().to_string())
+        .collect();
+    let tokens = Tokens::new(&admin, &readers);
+    let checklists = match &config.checklists {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading checklist file {}", path.display()))?;
+            Checklists::from_toml(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None => Checklists::default_lists(),
+    };
+    let url = config.database_url();
+    let store = SqlStore::connect(
+        &url,
+        config.database.schema.as_deref(),
+        config.database.max_connections,
+        crypto,
+    )
+    .await?;
+    tracing::info!(database = %crate::store::redact_url(&url), backend = ?store.backend(), "database ready");
+    let settings = Settings {
+        superseded_retention_years: config.rules.superseded_retention_years,
+    };
+    let archive = Archive::new(Arc::new(store.clone()), checklists, settings);
+    Ok(Prepared {
+        archive,
+        store,
+        tokens,
+    })
+}
+
+/// Serves until `shutdown` completes, then stops accepting calls, gives
+/// in-flight ones `grace` to finish, and closes the database.
+pub async fn serve(
+    prepared: Prepared,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let Prepared {
+        archive,
+        store,
+        tokens,
+    } = prepared;
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<pb::site_service_server::SiteServiceServer<SiteApi>>()
+        .await;
+    health
+        .set_serving::<pb::customer_service_server::CustomerServiceServer<CustomerApi>>()
+        .await;
+    health
+        .set_serving::<pb::dossier_service_server::DossierServiceServer<DossierApi>>()
+        .await;
+    health
+        .set_serving::<pb::document_service_server::DocumentServiceServer<DocumentApi>>()
+        .await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(dangan_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(dangan_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let auth = tokens.interceptor();
+    let addr = listener.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = Server::builder()
+        .add_service(health_service)
+        .add_service(InterceptedService::new(reflection_v1, auth.clone()))
+        .add_service(InterceptedService::new(reflection_v1alpha, auth.clone()))
+        .add_service(InterceptedService::new(
+            pb::site_service_server::SiteServiceServer::new(SiteApi(archive.clone())),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            pb::customer_service_server::CustomerServiceServer::new(CustomerApi(archive.clone())),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            pb::dossier_service_server::DossierServiceServer::new(DossierApi(archive.clone())),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            pb::document_service_server::DocumentServiceServer::new(DocumentApi(archive)),
+            auth,
+        ))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+    tracing::info!(%addr, "dangan-archive serving");
+
+    let mut stop = stop_rx;
+    let deadline = async move {
+        let _ = stop.wait_for(|s| *s).await;
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "shutting down: no new calls, draining in-flight ones"
+        );
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        r = server => r.context("gRPC server failed")?,
+        () = deadline => tracing::warn!("in-flight calls did not finish within the grace period"),
+    }
+    health
+        .set_not_serving::<pb::dossier_service_server::DossierServiceServer<DossierApi>>()
+        .await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Sets up logging, binds, prints the bound address on stdout (for scripts
+/// and tests that start the server on port 0), and serves until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    init_logging(&config);
+    let prepared = prepare(&config).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    println!("dangan-archive listening on {}", listener.local_addr()?);
+    serve(
+        prepared,
+        listener,
+        shutdown_signal(),
+        Duration::from_secs(config.shutdown_grace_secs),
+    )
+    .await
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DANGAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+}
