@@ -36,40 +36,18 @@ fn auth(token: &str) -> anyhow::Result<Auth> {
 }
 
 pub async fn connect(server: &str, token: Option<&str>) -> anyhow::Result<Clients> {
-    let token = token.ok_or_else(|| {
-        anyhow::anyhow!("no token: set DANGAN_TOKEN or pass --token (make run prints how)")
-    })?;
-    let url = if server.contains("://") {
-        server.to_string()
-    } else {
-        format!("http://{server}")
-    };
-    let channel = Channel::from_shared(url.clone())?
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .connect()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot reach dangan-archive at {url}: {e} (is it running? `make run` starts it)"
-            )
-        })?;
+    let token =
+        token.ok_or_else(|| anyhow::anyhow!("no token: set DANGAN_TOKEN or pass --token (make run prints how)"))?;
+    let url = if server.contains("://") { server.to_string() } else { format!("http://{server}") };
+    let channel =
+        Channel::from_shared(url.clone())?.connect_timeout(std::time::Duration::from_secs(5)).connect().await.map_err(
+            |e| anyhow::anyhow!("cannot reach dangan-archive at {url}: {e} (is it running? `make run` starts it)"),
+        )?;
     Ok(Clients {
-        sites: pb::site_service_client::SiteServiceClient::with_interceptor(
-            channel.clone(),
-            auth(token)?,
-        ),
-        customers: pb::customer_service_client::CustomerServiceClient::with_interceptor(
-            channel.clone(),
-            auth(token)?,
-        ),
-        dossiers: pb::dossier_service_client::DossierServiceClient::with_interceptor(
-            channel.clone(),
-            auth(token)?,
-        ),
-        documents: pb::document_service_client::DocumentServiceClient::with_interceptor(
-            channel,
-            auth(token)?,
-        ),
+        sites: pb::site_service_client::SiteServiceClient::with_interceptor(channel.clone(), auth(token)?),
+        customers: pb::customer_service_client::CustomerServiceClient::with_interceptor(channel.clone(), auth(token)?),
+        dossiers: pb::dossier_service_client::DossierServiceClient::with_interceptor(channel.clone(), auth(token)?),
+        documents: pb::document_service_client::DocumentServiceClient::with_interceptor(channel, auth(token)?),
     })
 }
 

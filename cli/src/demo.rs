@@ -16,54 +16,14 @@ struct Owner {
 }
 
 const OWNERS: &[Owner] = &[
-    Owner {
-        name: "王芳",
-        phone: "13812345678",
-        id: "110105197003139302",
-        room: ("1", "1", 3, "301"),
-    },
-    Owner {
-        name: "李娜",
-        phone: "13911112222",
-        id: "51010719840212840X",
-        room: ("1", "1", 3, "302"),
-    },
-    Owner {
-        name: "张伟",
-        phone: "13700001111",
-        id: "110105195704219090",
-        room: ("1", "2", 5, "501"),
-    },
-    Owner {
-        name: "刘洋",
-        phone: "13655556666",
-        id: "110105198610131630",
-        room: ("1", "2", 5, "502"),
-    },
-    Owner {
-        name: "陈静",
-        phone: "13522223333",
-        id: "510107198503106322",
-        room: ("2", "1", 12, "1201"),
-    },
-    Owner {
-        name: "欧阳娜娜",
-        phone: "13633334444",
-        id: "110105195710108127",
-        room: ("2", "1", 12, "1202"),
-    },
-    Owner {
-        name: "赵磊",
-        phone: "13844445555",
-        id: "110105198710213457",
-        room: ("2", "2", 8, "801"),
-    },
-    Owner {
-        name: "孙丽",
-        phone: "15012345678",
-        id: "510107198512038202",
-        room: ("2", "2", 8, "802"),
-    },
+    Owner { name: "王芳", phone: "13812345678", id: "110105197003139302", room: ("1", "1", 3, "301") },
+    Owner { name: "李娜", phone: "13911112222", id: "51010719840212840X", room: ("1", "1", 3, "302") },
+    Owner { name: "张伟", phone: "13700001111", id: "110105195704219090", room: ("1", "2", 5, "501") },
+    Owner { name: "刘洋", phone: "13655556666", id: "110105198610131630", room: ("1", "2", 5, "502") },
+    Owner { name: "陈静", phone: "13522223333", id: "510107198503106322", room: ("2", "1", 12, "1201") },
+    Owner { name: "欧阳娜娜", phone: "13633334444", id: "110105195710108127", room: ("2", "1", 12, "1202") },
+    Owner { name: "赵磊", phone: "13844445555", id: "110105198710213457", room: ("2", "2", 8, "801") },
+    Owner { name: "孙丽", phone: "15012345678", id: "510107198512038202", room: ("2", "2", 8, "802") },
 ];
 
 /// Creates a site, or fetches it when it exists: every step of the demo is
@@ -91,40 +51,20 @@ async fn ensure_site(
         Ok(s) => Ok(s.into_inner()),
         Err(e) if e.code() == Code::AlreadyExists => {
             let r#ref = Some(pb::site_ref::Ref::Code(format!("{org}-{code}")));
-            Ok(c.sites
-                .get_site(pb::GetSiteRequest {
-                    site: Some(pb::SiteRef { r#ref }),
-                })
-                .await?
-                .into_inner())
+            Ok(c.sites.get_site(pb::GetSiteRequest { site: Some(pb::SiteRef { r#ref }) }).await?.into_inner())
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn customer(
-    c: &mut Clients,
-    key: &str,
-    customer: pb::Customer,
-) -> anyhow::Result<pb::Customer> {
-    let req = pb::CreateCustomerRequest {
-        customer: Some(customer),
-        request_id: format!("demo-customer-{key}"),
-    };
+async fn customer(c: &mut Clients, key: &str, customer: pb::Customer) -> anyhow::Result<pb::Customer> {
+    let req = pb::CreateCustomerRequest { customer: Some(customer), request_id: format!("demo-customer-{key}") };
     Ok(c.customers.create_customer(req).await?.into_inner())
 }
 
 pub async fn load(c: &mut Clients, json: bool) -> anyhow::Result<()> {
     let site = ensure_site(c, "CPM", "AVIC", "俊景豪园管理中心", "", true).await?;
-    let heat = ensure_site(
-        c,
-        "RL",
-        "HX",
-        "热力公司河西分公司",
-        "{org}-{site}-{class}-{seq:04}",
-        false,
-    )
-    .await?;
+    let heat = ensure_site(c, "RL", "HX", "热力公司河西分公司", "{org}-{site}-{class}-{seq:04}", false).await?;
 
     let mut dossiers = Vec::new();
     let mut customers = Vec::new();
@@ -149,19 +89,14 @@ pub async fn load(c: &mut Clients, json: bool) -> anyhow::Result<()> {
             .dossiers
             .create_dossier(pb::CreateDossierRequest {
                 site_id: site.id,
-                unit: Some(pb::create_dossier_request::Unit::UnitAddress(
-                    pb::UnitAddress {
-                        building: building.into(),
-                        unit: unit.into(),
-                        floor,
-                        room: room.into(),
-                    },
-                )),
+                unit: Some(pb::create_dossier_request::Unit::UnitAddress(pb::UnitAddress {
+                    building: building.into(),
+                    unit: unit.into(),
+                    floor,
+                    room: room.into(),
+                })),
                 dossier_class: pb::DossierClass::AOwner as i32,
-                parties: vec![pb::PartyInput {
-                    customer_id: cust.id,
-                    role: pb::PartyRole::Owner as i32,
-                }],
+                parties: vec![pb::PartyInput { customer_id: cust.id, role: pb::PartyRole::Owner as i32 }],
                 location: Some(pb::Location {
                     cabinet: "1".into(),
                     r#box: format!("{}", i / 4 + 1),
@@ -188,11 +123,8 @@ pub async fn load(c: &mut Clients, json: bool) -> anyhow::Result<()> {
             &["购房合同", "身份证复印件", "收楼单"]
         };
         for (j, t) in docs.iter().enumerate() {
-            let fields = if *t == "身份证复印件" {
-                vec![field("name", o.name), field("id_number", o.id)]
-            } else {
-                vec![]
-            };
+            let fields =
+                if *t == "身份证复印件" { vec![field("name", o.name), field("id_number", o.id)] } else { vec![] };
             c.documents
                 .register_document(pb::RegisterDocumentRequest {
                     dossier_id: d.id,
@@ -218,13 +150,11 @@ pub async fn load(c: &mut Clients, json: bool) -> anyhow::Result<()> {
                 dossier_id: d0.id,
                 expected_version: d0.version,
                 reason: "业主来电更换手机号".into(),
-                change: Some(pb::record_change_request::Change::Contact(
-                    pb::ContactChange {
-                        customer_id: customers[0].id,
-                        phone: Some("13899998888".into()),
-                        ..Default::default()
-                    },
-                )),
+                change: Some(pb::record_change_request::Change::Contact(pb::ContactChange {
+                    customer_id: customers[0].id,
+                    phone: Some("13899998888".into()),
+                    ..Default::default()
+                })),
             })
             .await?;
     }
@@ -273,19 +203,14 @@ pub async fn load(c: &mut Clients, json: bool) -> anyhow::Result<()> {
     c.dossiers
         .create_dossier(pb::CreateDossierRequest {
             site_id: heat.id,
-            unit: Some(pb::create_dossier_request::Unit::UnitAddress(
-                pb::UnitAddress {
-                    building: "教学楼".into(),
-                    unit: String::new(),
-                    floor: 1,
-                    room: "101".into(),
-                },
-            )),
+            unit: Some(pb::create_dossier_request::Unit::UnitAddress(pb::UnitAddress {
+                building: "教学楼".into(),
+                unit: String::new(),
+                floor: 1,
+                room: "101".into(),
+            })),
             dossier_class: pb::DossierClass::HeatBasic as i32,
-            parties: vec![pb::PartyInput {
-                customer_id: hc.id,
-                role: pb::PartyRole::Owner as i32,
-            }],
+            parties: vec![pb::PartyInput { customer_id: hc.id, role: pb::PartyRole::Owner as i32 }],
             request_id: "demo-heat-1".into(),
             ..Default::default()
         })

@@ -13,19 +13,10 @@ use serde_json::Value;
 use client::{Clients, connect, describe};
 
 #[derive(Parser)]
-#[command(
-    name = "danganctl",
-    version,
-    about = "Command line of the dangan archive"
-)]
+#[command(name = "danganctl", version, about = "Command line of the dangan archive")]
 struct Cli {
     /// Address of dangan-archive.
-    #[arg(
-        long,
-        env = "DANGAN_SERVER",
-        default_value = "http://127.0.0.1:50051",
-        global = true
-    )]
+    #[arg(long, env = "DANGAN_SERVER", default_value = "http://127.0.0.1:50051", global = true)]
     server: String,
     /// Bearer token.
     #[arg(long, env = "DANGAN_TOKEN", hide_env_values = true, global = true)]
@@ -372,10 +363,7 @@ async fn main() {
 /// Prints one value: as JSON, or through `text`.
 fn show(json: bool, v: &Value, text: impl FnOnce() -> String) {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(v).expect("values serialise")
-        );
+        println!("{}", serde_json::to_string_pretty(v).expect("values serialise"));
     } else {
         println!("{}", text());
     }
@@ -386,16 +374,12 @@ where
     T: Copy,
 {
     let v = value.trim().to_ascii_lowercase().replace('-', "_");
-    table
-        .iter()
-        .find(|(k, _)| *k == v)
-        .map(|(_, t)| *t)
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "unknown {what} {value:?}; use one of: {}",
-                table.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
-            )
-        })
+    table.iter().find(|(k, _)| *k == v).map(|(_, t)| *t).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown {what} {value:?}; use one of: {}",
+            table.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 fn class(s: &str) -> anyhow::Result<i32> {
@@ -421,11 +405,7 @@ fn security(s: &str) -> anyhow::Result<i32> {
     Ok(parse_enum(
         s,
         "security level",
-        &[
-            ("normal", S::Normal),
-            ("confidential", S::Confidential),
-            ("top_secret", S::TopSecret),
-        ],
+        &[("normal", S::Normal), ("confidential", S::Confidential), ("top_secret", S::TopSecret)],
     )? as i32)
 }
 
@@ -434,12 +414,7 @@ fn role(s: &str) -> anyhow::Result<i32> {
     Ok(parse_enum(
         s,
         "role",
-        &[
-            ("owner", R::Owner),
-            ("tenant", R::Tenant),
-            ("agent", R::Agent),
-            ("occupant", R::Occupant),
-        ],
+        &[("owner", R::Owner), ("tenant", R::Tenant), ("agent", R::Agent), ("occupant", R::Occupant)],
     )? as i32)
 }
 
@@ -449,19 +424,10 @@ fn address(s: &str) -> anyhow::Result<pb::UnitAddress> {
     let (building, unit, floor, room) = match parts.as_slice() {
         [b, u, f, r] => (b, *u, f, r),
         [b, f, r] => (b, "", f, r),
-        _ => anyhow::bail!(
-            "address {s:?} must be building-unit-floor-room (3-2-12-1201) or building-floor-room"
-        ),
+        _ => anyhow::bail!("address {s:?} must be building-unit-floor-room (3-2-12-1201) or building-floor-room"),
     };
-    let floor: i32 = floor
-        .parse()
-        .map_err(|_| anyhow::anyhow!("floor {floor:?} in {s:?} is not a number"))?;
-    Ok(pb::UnitAddress {
-        building: building.to_string(),
-        unit: unit.to_string(),
-        floor,
-        room: room.to_string(),
-    })
+    let floor: i32 = floor.parse().map_err(|_| anyhow::anyhow!("floor {floor:?} in {s:?} is not a number"))?;
+    Ok(pb::UnitAddress { building: building.to_string(), unit: unit.to_string(), floor, room: room.to_string() })
 }
 
 fn contact(s: &str, what: &str) -> anyhow::Result<(String, String, String)> {
@@ -478,13 +444,7 @@ async fn site_id(c: &mut Clients, site: &str) -> anyhow::Result<u64> {
         Ok(id) => pb::site_ref::Ref::Id(id),
         Err(_) => pb::site_ref::Ref::Code(site.to_string()),
     };
-    Ok(c.sites
-        .get_site(pb::GetSiteRequest {
-            site: Some(pb::SiteRef { r#ref: Some(r) }),
-        })
-        .await?
-        .into_inner()
-        .id)
+    Ok(c.sites.get_site(pb::GetSiteRequest { site: Some(pb::SiteRef { r#ref: Some(r) }) }).await?.into_inner().id)
 }
 
 async fn get_dossier(c: &mut Clients, key: &str, reveal: bool) -> anyhow::Result<pb::Dossier> {
@@ -492,29 +452,15 @@ async fn get_dossier(c: &mut Clients, key: &str, reveal: bool) -> anyhow::Result
         Ok(id) => pb::get_dossier_request::Key::Id(id),
         Err(_) => pb::get_dossier_request::Key::ArchiveNumber(key.to_string()),
     };
-    Ok(c.dossiers
-        .get_dossier(pb::GetDossierRequest {
-            key: Some(key),
-            reveal_private: reveal,
-        })
-        .await?
-        .into_inner())
+    Ok(c.dossiers.get_dossier(pb::GetDossierRequest { key: Some(key), reveal_private: reveal }).await?.into_inner())
 }
 
 fn page_req(p: &PageArgs, token: Option<String>) -> Option<pb::PageRequest> {
-    Some(pb::PageRequest {
-        page_size: p.limit,
-        page_token: token.or_else(|| p.page_token.clone()).unwrap_or_default(),
-    })
+    Some(pb::PageRequest { page_size: p.limit, page_token: token.or_else(|| p.page_token.clone()).unwrap_or_default() })
 }
 
 /// Prints a paged list; with --all follows every page.
-async fn paged<F, Fut>(
-    json: bool,
-    p: &PageArgs,
-    columns: &[(&str, &str)],
-    mut fetch: F,
-) -> anyhow::Result<()>
+async fn paged<F, Fut>(json: bool, p: &PageArgs, columns: &[(&str, &str)], mut fetch: F) -> anyhow::Result<()>
 where
     F: FnMut(Option<pb::PageRequest>) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<(Vec<Value>, String)>>,
@@ -531,21 +477,13 @@ where
         }
     };
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({"items": items, "next_page_token": next})
-            )?
-        );
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"items": items, "next_page_token": next}))?);
     } else {
         println!("{}", render::list(&items, columns));
         if next.is_empty() {
             println!("{} shown", items.len());
         } else {
-            println!(
-                "{} shown; more with --page-token {next} (or --all)",
-                items.len()
-            );
+            println!("{} shown; more with --page-token {next} (or --all)", items.len());
         }
     }
     Ok(())
@@ -567,13 +505,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut c = connect(&cli.server, cli.token.as_deref()).await?;
     match cli.cmd {
         Cmd::Site(cmd) => match cmd {
-            SiteCmd::Create {
-                org,
-                code,
-                name,
-                pattern,
-                auto_create,
-            } => {
+            SiteCmd::Create { org, code, name, pattern, auto_create } => {
                 let s = c
                     .sites
                     .create_site(pb::CreateSiteRequest {
@@ -585,9 +517,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     })
                     .await?
                     .into_inner();
-                show(json, &render::site(&s), || {
-                    render::record(&render::site(&s))
-                });
+                show(json, &render::site(&s), || render::record(&render::site(&s)));
             }
             SiteCmd::List => {
                 let sites: Vec<Value> = c
@@ -616,16 +546,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let id = site_id(&mut c, &site).await?;
                 let s = c
                     .sites
-                    .get_site(pb::GetSiteRequest {
-                        site: Some(pb::SiteRef {
-                            r#ref: Some(pb::site_ref::Ref::Id(id)),
-                        }),
-                    })
+                    .get_site(pb::GetSiteRequest { site: Some(pb::SiteRef { r#ref: Some(pb::site_ref::Ref::Id(id)) }) })
                     .await?
                     .into_inner();
-                show(json, &render::site(&s), || {
-                    render::record(&render::site(&s))
-                });
+                show(json, &render::site(&s), || render::record(&render::site(&s)));
             }
         },
         Cmd::Unit(cmd) => match cmd {
@@ -633,21 +557,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let site_id = site_id(&mut c, &site).await?;
                 let u = c
                     .sites
-                    .create_unit(pb::CreateUnitRequest {
-                        site_id,
-                        address: Some(address(&a)?),
-                    })
+                    .create_unit(pb::CreateUnitRequest { site_id, address: Some(address(&a)?) })
                     .await?
                     .into_inner();
-                show(json, &render::unit(&u), || {
-                    render::record(&render::unit(&u))
-                });
+                show(json, &render::unit(&u), || render::record(&render::unit(&u)));
             }
-            UnitCmd::List {
-                site,
-                building,
-                page,
-            } => {
+            UnitCmd::List { site, building, page } => {
                 let site_id = site_id(&mut c, &site).await?;
                 let b = building.unwrap_or_default();
                 paged(
@@ -666,17 +581,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         let b = b.clone();
                         async move {
                             let r = s
-                                .list_units(pb::ListUnitsRequest {
-                                    site_id,
-                                    building: b,
-                                    page: p,
-                                })
+                                .list_units(pb::ListUnitsRequest { site_id, building: b, page: p })
                                 .await?
                                 .into_inner();
-                            Ok((
-                                r.units.iter().map(render::unit).collect(),
-                                r.next_page_token,
-                            ))
+                            Ok((r.units.iter().map(render::unit).collect(), r.next_page_token))
                         }
                     },
                 )
@@ -695,22 +603,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     })
                     .await?
                     .into_inner();
-                show(json, &render::customer(&r), || {
-                    render::record(&render::customer(&r))
-                });
+                show(json, &render::customer(&r), || render::record(&render::customer(&r)));
             }
             CustomerCmd::Get { id, reveal } => {
-                let r = c
-                    .customers
-                    .get_customer(pb::GetCustomerRequest {
-                        id,
-                        reveal_private: reveal,
-                    })
-                    .await?
-                    .into_inner();
-                show(json, &render::customer(&r), || {
-                    render::record(&render::customer(&r))
-                });
+                let r =
+                    c.customers.get_customer(pb::GetCustomerRequest { id, reveal_private: reveal }).await?.into_inner();
+                show(json, &render::customer(&r), || render::record(&render::customer(&r)));
             }
         },
         Cmd::Dossier(cmd) => dossier(&mut c, json, cmd).await?,
@@ -739,52 +637,30 @@ fn customer_pb(site_id: u64, a: &CustomerArgs) -> anyhow::Result<pb::Customer> {
         Some(r) => parse_enum(
             r,
             "residency",
-            &[
-                ("resident", pb::Residency::Resident),
-                ("non_resident", pb::Residency::NonResident),
-            ],
+            &[("resident", pb::Residency::Resident), ("non_resident", pb::Residency::NonResident)],
         )? as i32,
     };
     let ownership = match a.ownership.as_deref() {
         None => 0,
-        Some(o) => parse_enum(
-            o,
-            "ownership",
-            &[
-                ("owned", pb::Ownership::Owned),
-                ("rented", pb::Ownership::Rented),
-            ],
-        )? as i32,
+        Some(o) => {
+            parse_enum(o, "ownership", &[("owned", pb::Ownership::Owned), ("rented", pb::Ownership::Rented)])? as i32
+        }
     };
     let emergency_contact = a
         .emergency
         .as_deref()
         .map(|e| {
-            contact(e, "--emergency").map(|(name, relation, phone)| pb::EmergencyContact {
-                name,
-                relation,
-                phone,
-            })
+            contact(e, "--emergency").map(|(name, relation, phone)| pb::EmergencyContact { name, relation, phone })
         })
         .transpose()?;
     let family_members = a
         .family
         .iter()
-        .map(|f| {
-            contact(f, "--family").map(|(name, relation, phone)| pb::FamilyMember {
-                name,
-                relation,
-                phone,
-            })
-        })
+        .map(|f| contact(f, "--family").map(|(name, relation, phone)| pb::FamilyMember { name, relation, phone }))
         .collect::<anyhow::Result<_>>()?;
     Ok(pb::Customer {
         site_id,
-        kind: if a.company {
-            pb::CustomerKind::Company
-        } else {
-            pb::CustomerKind::Person
-        } as i32,
+        kind: if a.company { pb::CustomerKind::Company } else { pb::CustomerKind::Person } as i32,
         name: a.name.clone(),
         gender,
         phone: a.phone.clone().unwrap_or_default(),
@@ -823,23 +699,16 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
         } => {
             let site_id = site_id(c, &site).await?;
             let mut parties = Vec::new();
-            for (ids, r) in [
-                (&owner, pb::PartyRole::Owner),
-                (&tenant, pb::PartyRole::Tenant),
-                (&agent, pb::PartyRole::Agent),
-            ] {
-                parties.extend(ids.iter().map(|id| pb::PartyInput {
-                    customer_id: *id,
-                    role: r as i32,
-                }));
+            for (ids, r) in
+                [(&owner, pb::PartyRole::Owner), (&tenant, pb::PartyRole::Tenant), (&agent, pb::PartyRole::Agent)]
+            {
+                parties.extend(ids.iter().map(|id| pb::PartyInput { customer_id: *id, role: r as i32 }));
             }
             let d = c
                 .dossiers
                 .create_dossier(pb::CreateDossierRequest {
                     site_id,
-                    unit: Some(pb::create_dossier_request::Unit::UnitAddress(address(
-                        &room,
-                    )?)),
+                    unit: Some(pb::create_dossier_request::Unit::UnitAddress(address(&room)?)),
                     dossier_class: class(&cl)?,
                     parties,
                     security_level: sec.as_deref().map(security).transpose()?.unwrap_or(0),
@@ -852,10 +721,7 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
                 .into_inner();
             show(json, &render::dossier(&d), || render::dossier_text(&d));
         }
-        DossierCmd::Get {
-            dossier: key,
-            reveal,
-        } => {
+        DossierCmd::Get { dossier: key, reveal } => {
             let d = get_dossier(c, &key, reveal).await?;
             show(json, &render::dossier(&d), || render::dossier_text(&d));
         }
@@ -906,29 +772,15 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
             let client = c.dossiers.clone();
             paged(json, &page, DOSSIER_COLUMNS, |p| {
                 let mut client = client.clone();
-                let req = pb::SearchDossiersRequest {
-                    page: p,
-                    ..req.clone()
-                };
+                let req = pb::SearchDossiersRequest { page: p, ..req.clone() };
                 async move {
                     let r = client.search_dossiers(req).await?.into_inner();
-                    Ok((
-                        r.dossiers.iter().map(render::dossier).collect(),
-                        r.next_page_token,
-                    ))
+                    Ok((r.dossiers.iter().map(render::dossier).collect(), r.next_page_token))
                 }
             })
             .await?;
         }
-        DossierCmd::Update {
-            dossier: key,
-            version,
-            class: cl,
-            security: sec,
-            location,
-            notes,
-            reason,
-        } => {
+        DossierCmd::Update { dossier: key, version, class: cl, security: sec, location, notes, reason } => {
             let d = get_dossier(c, &key, false).await?;
             let mut paths = Vec::new();
             let mut patch = pb::DossierPatch::default();
@@ -955,9 +807,7 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
                 paths.push("notes".to_string());
             }
             if paths.is_empty() {
-                anyhow::bail!(
-                    "nothing to change: give --class, --security, --cabinet, --box, --position or --notes"
-                );
+                anyhow::bail!("nothing to change: give --class, --security, --cabinet, --box, --position or --notes");
             }
             let d = c
                 .dossiers
@@ -987,11 +837,7 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
         } => {
             use pb::record_change_request::Change;
             let d = get_dossier(c, &key, false).await?;
-            let first_owner = d
-                .parties
-                .iter()
-                .find(|p| p.role == pb::PartyRole::Owner as i32)
-                .map(|p| p.customer_id);
+            let first_owner = d.parties.iter().find(|p| p.role == pb::PartyRole::Owner as i32).map(|p| p.customer_id);
             let who = customer.or(first_owner).unwrap_or(0);
             let contact_given = phone.is_some() || employer.is_some() || emergency.is_some();
             let occupant_given = !move_in.is_empty() || !move_out.is_empty();
@@ -1005,12 +851,10 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
                     emergency_contact: emergency
                         .as_deref()
                         .map(|e| {
-                            contact(e, "--emergency").map(|(name, relation, phone)| {
-                                pb::EmergencyContact {
-                                    name,
-                                    relation,
-                                    phone,
-                                }
+                            contact(e, "--emergency").map(|(name, relation, phone)| pb::EmergencyContact {
+                                name,
+                                relation,
+                                phone,
                             })
                         })
                         .transpose()?,
@@ -1019,13 +863,10 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
                     moved_in: move_in
                         .iter()
                         .map(|m| {
-                            let (id, r) = m.split_once(':').ok_or_else(|| {
-                                anyhow::anyhow!("--move-in {m:?} must be CUSTOMER_ID:ROLE")
-                            })?;
-                            Ok(pb::PartyInput {
-                                customer_id: id.trim().parse()?,
-                                role: role(r)?,
-                            })
+                            let (id, r) = m
+                                .split_once(':')
+                                .ok_or_else(|| anyhow::anyhow!("--move-in {m:?} must be CUSTOMER_ID:ROLE"))?;
+                            Ok(pb::PartyInput { customer_id: id.trim().parse()?, role: role(r)? })
                         })
                         .collect::<anyhow::Result<_>>()?,
                     moved_out: move_out,
@@ -1060,13 +901,7 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
                 .into_inner();
             show(json, &render::dossier(&d), || render::dossier_text(&d));
         }
-        DossierCmd::Transfer {
-            dossier: key,
-            version,
-            new_owner,
-            reason,
-            date,
-        } => {
+        DossierCmd::Transfer { dossier: key, version, new_owner, reason, date } => {
             let d = get_dossier(c, &key, false).await?;
             let r = c
                 .dossiers
@@ -1080,26 +915,15 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
                 })
                 .await?
                 .into_inner();
-            let (prev, cur) = (
-                r.previous.unwrap_or_default(),
-                r.current.unwrap_or_default(),
-            );
+            let (prev, cur) = (r.previous.unwrap_or_default(), r.current.unwrap_or_default());
             let v = serde_json::json!({"previous": render::dossier(&prev), "current": render::dossier(&cur)});
             show(json, &v, || {
-                format!(
-                    "previous:\n{}\ncurrent:\n{}",
-                    render::dossier_text(&prev),
-                    render::dossier_text(&cur)
-                )
+                format!("previous:\n{}\ncurrent:\n{}", render::dossier_text(&prev), render::dossier_text(&cur))
             });
         }
         DossierCmd::Completeness { dossier: key } => {
             let d = get_dossier(c, &key, false).await?;
-            let r = c
-                .dossiers
-                .get_completeness(pb::GetCompletenessRequest { dossier_id: d.id })
-                .await?
-                .into_inner();
+            let r = c.dossiers.get_completeness(pb::GetCompletenessRequest { dossier_id: d.id }).await?.into_inner();
             let v = render::completeness(&r);
             show(json, &v, || {
                 let items: Vec<Value> = v["required"].as_array().cloned().unwrap_or_default();
@@ -1142,16 +966,10 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
                     let mut client = client.clone();
                     async move {
                         let r = client
-                            .list_history(pb::ListHistoryRequest {
-                                dossier_id: d.id,
-                                page: p,
-                            })
+                            .list_history(pb::ListHistoryRequest { dossier_id: d.id, page: p })
                             .await?
                             .into_inner();
-                        Ok((
-                            r.events.iter().map(render::history).collect(),
-                            r.next_page_token,
-                        ))
+                        Ok((r.events.iter().map(render::history).collect(), r.next_page_token))
                     }
                 },
             )
@@ -1163,30 +981,17 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
 
 async fn document(c: &mut Clients, json: bool, cmd: DocumentCmd) -> anyhow::Result<()> {
     match cmd {
-        DocumentCmd::Register {
-            dossier: key,
-            doc_type,
-            title,
-            pages,
-            status,
-            field,
-            request_id,
-        } => {
+        DocumentCmd::Register { dossier: key, doc_type, title, pages, status, field, request_id } => {
             let d = get_dossier(c, &key, false).await?;
             let status = parse_enum(
                 &status,
                 "status",
-                &[
-                    ("received", pb::DocumentStatus::Received),
-                    ("filed", pb::DocumentStatus::Filed),
-                ],
+                &[("received", pb::DocumentStatus::Received), ("filed", pb::DocumentStatus::Filed)],
             )? as i32;
             let fields = field
                 .iter()
                 .map(|f| {
-                    let (k, v) = f
-                        .split_once('=')
-                        .ok_or_else(|| anyhow::anyhow!("--field {f:?} must be KEY=VALUE"))?;
+                    let (k, v) = f.split_once('=').ok_or_else(|| anyhow::anyhow!("--field {f:?} must be KEY=VALUE"))?;
                     Ok(pb::ExtractedField {
                         key: k.trim().into(),
                         value: v.trim().into(),
@@ -1210,15 +1015,9 @@ async fn document(c: &mut Clients, json: bool, cmd: DocumentCmd) -> anyhow::Resu
                 })
                 .await?
                 .into_inner();
-            show(json, &render::document(&r), || {
-                render::record(&render::document(&r))
-            });
+            show(json, &render::document(&r), || render::record(&render::document(&r)));
         }
-        DocumentCmd::List {
-            dossier: key,
-            reveal,
-            page,
-        } => {
+        DocumentCmd::List { dossier: key, reveal, page } => {
             let d = get_dossier(c, &key, false).await?;
             let client = c.documents.clone();
             paged(
@@ -1243,27 +1042,15 @@ async fn document(c: &mut Clients, json: bool, cmd: DocumentCmd) -> anyhow::Resu
                             })
                             .await?
                             .into_inner();
-                        Ok((
-                            r.documents.iter().map(render::document).collect(),
-                            r.next_page_token,
-                        ))
+                        Ok((r.documents.iter().map(render::document).collect(), r.next_page_token))
                     }
                 },
             )
             .await?;
         }
         DocumentCmd::Get { id, reveal } => {
-            let r = c
-                .documents
-                .get_document(pb::GetDocumentRequest {
-                    id,
-                    reveal_private: reveal,
-                })
-                .await?
-                .into_inner();
-            show(json, &render::document(&r), || {
-                render::record(&render::document(&r))
-            });
+            let r = c.documents.get_document(pb::GetDocumentRequest { id, reveal_private: reveal }).await?.into_inner();
+            show(json, &render::document(&r), || render::record(&render::document(&r)));
         }
     }
     Ok(())

@@ -32,9 +32,7 @@ pub fn class(v: i32) -> String {
 }
 
 fn ts(t: &Option<prost_types::Timestamp>) -> String {
-    t.as_ref()
-        .and_then(|t| chrono_like(t.seconds))
-        .unwrap_or_default()
+    t.as_ref().and_then(|t| chrono_like(t.seconds)).unwrap_or_default()
 }
 
 /// RFC 3339 UTC without pulling in a date crate.
@@ -52,12 +50,7 @@ fn chrono_like(secs: i64) -> Option<String> {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    Some(format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    ))
+    Some(format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60))
 }
 
 pub fn site(s: &pb::Site) -> Value {
@@ -157,9 +150,7 @@ pub fn list(values: &[Value], columns: &[(&str, &str)]) -> String {
             columns
                 .iter()
                 .map(|(_, path)| {
-                    cell(&path.split('.').fold(v.clone(), |acc, k| {
-                        acc.get(k).cloned().unwrap_or(Value::Null)
-                    }))
+                    cell(&path.split('.').fold(v.clone(), |acc, k| acc.get(k).cloned().unwrap_or(Value::Null)))
                 })
                 .collect()
         })
@@ -189,10 +180,7 @@ pub fn dossier_text(d: &pb::Dossier) -> String {
         cell(&v["status"]),
         cell(&v["security_level"]),
         cell(&v["retention"]),
-        if d.retention
-            .as_ref()
-            .is_some_and(|r| !r.retain_until.is_empty())
-        {
+        if d.retention.as_ref().is_some_and(|r| !r.retain_until.is_empty()) {
             format!(" until {}", cell(&v["retain_until"]))
         } else {
             String::new()

@@ -102,28 +102,19 @@ impl Default for Config {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self {
-            url: None,
-            schema: None,
-            max_connections: 16,
-        }
+        Self { url: None, schema: None, max_connections: 16 }
     }
 }
 
 impl Default for RulesConfig {
     fn default() -> Self {
-        Self {
-            superseded_retention_years: 3,
-        }
+        Self { superseded_retention_years: 3 }
     }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            format: "text".into(),
-            level: "info".into(),
-        }
+        Self { format: "text".into(), level: "info".into() }
     }
 }
 
@@ -160,11 +151,7 @@ impl Config {
             }
             None => f = f.merge(Toml::file("dangan.toml")),
         }
-        f = f.merge(
-            Env::prefixed("DANGAN_")
-                .split("__")
-                .ignore(&["config", "server", "token"]),
-        );
+        f = f.merge(Env::prefixed("DANGAN_").split("__").ignore(&["config", "server", "token"]));
         f = f.merge(Serialized::defaults(overrides));
         f.extract().map_err(Box::new)
     }
@@ -189,19 +176,18 @@ mod tests {
     fn layers_apply_in_order_and_secrets_are_hidden() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("d.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:6000\"\n[auth]\nadmin_token = \"s3cret\"\n[database]\nmax_connections = 4\n").unwrap();
-        let overrides = Overrides {
-            data_dir: Some("/tmp/x".into()),
-            ..Default::default()
-        };
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:6000\"\n[auth]\nadmin_token = \"s3cret\"\n[database]\nmax_connections = 4\n",
+        )
+        .unwrap();
+        let overrides = Overrides { data_dir: Some("/tmp/x".into()), ..Default::default() };
         let c = Config::load(Some(&file), overrides).unwrap();
         assert_eq!(c.listen.port(), 6000);
         assert_eq!(c.database.max_connections, 4);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(c.rules.superseded_retention_years, 3);
         assert!(!format!("{c:?}").contains("s3cret"));
-        assert!(
-            Config::load(Some(&dir.path().join("missing.toml")), Overrides::default()).is_err()
-        );
+        assert!(Config::load(Some(&dir.path().join("missing.toml")), Overrides::default()).is_err());
     }
 }

@@ -27,10 +27,7 @@ pub enum CryptoError {
     #[error("the encryption key must be 32 bytes in base64 (e.g. from `openssl rand -base64 32`)")]
     BadKey,
     #[error("cannot read or create the key file {path}: {source}")]
-    KeyFile {
-        path: String,
-        source: std::io::Error,
-    },
+    KeyFile { path: String, source: std::io::Error },
     #[error("key file {0} is readable by other users; run chmod 600 on it")]
     KeyFilePermissions(String),
     #[error("a stored value of {0} does not open with this key (wrong key or tampered data)")]
@@ -58,10 +55,7 @@ fn derive(master: &[u8; 32], label: &str) -> [u8; 32] {
 impl Crypto {
     pub fn new(master: &[u8; 32]) -> Self {
         let enc = derive(master, "dangan/v1/seal");
-        Self {
-            aead: XChaCha20Poly1305::new((&enc).into()),
-            index_key: derive(master, "dangan/v1/blind-index"),
-        }
+        Self { aead: XChaCha20Poly1305::new((&enc).into()), index_key: derive(master, "dangan/v1/blind-index") }
     }
 
     pub fn from_base64(key: &str) -> Result<Self, CryptoError> {
@@ -74,10 +68,7 @@ impl Crypto {
     /// it does not exist. Refuses a key file others can read.
     pub fn from_key_file(path: &Path) -> Result<Self, CryptoError> {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let err = |source| CryptoError::KeyFile {
-            path: path.display().to_string(),
-            source,
-        };
+        let err = |source| CryptoError::KeyFile { path: path.display().to_string(), source };
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let mode = std::fs::metadata(path).map_err(err)?.permissions().mode();
@@ -89,12 +80,8 @@ impl Crypto {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut master = [0u8; 32];
                 rand::rng().fill_bytes(&mut master);
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)
-                    .map_err(err)?;
+                let mut f =
+                    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(err)?;
                 writeln!(f, "{}", B64.encode(master)).map_err(err)?;
                 f.sync_all().map_err(err)?;
                 Ok(Self::new(&master))
@@ -109,13 +96,7 @@ impl Crypto {
         rand::rng().fill_bytes(&mut nonce);
         let ct = self
             .aead
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: context.as_bytes(),
-                },
-            )
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: context.as_bytes() })
             .expect("encryption of an in-memory buffer cannot fail");
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
         out.push(VERSION);
@@ -130,13 +111,7 @@ impl Crypto {
         }
         let (nonce, ct) = sealed[1..].split_at(NONCE_LEN);
         self.aead
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: context.as_bytes(),
-                },
-            )
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: context.as_bytes() })
             .map_err(|_| CryptoError::Open(context.into()))
     }
 
@@ -145,15 +120,13 @@ impl Crypto {
     }
 
     pub fn open_str(&self, context: &str, sealed: &[u8]) -> Result<String, CryptoError> {
-        String::from_utf8(self.open(context, sealed)?)
-            .map_err(|_| CryptoError::Open(context.into()))
+        String::from_utf8(self.open(context, sealed)?).map_err(|_| CryptoError::Open(context.into()))
     }
 
     /// Keyed, deterministic digest of a normalised value for exact lookup
     /// (16 bytes: collisions are irrelevant at archive scale).
     pub fn blind_index(&self, context: &str, value: &str) -> Vec<u8> {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key).expect("any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key).expect("any key length");
         mac.update(context.as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());
@@ -171,19 +144,11 @@ mod tests {
         let s = c.seal_str("customer.phone", "13812345678");
         assert_eq!(c.open_str("customer.phone", &s).unwrap(), "13812345678");
         assert!(c.open_str("customer.id_number", &s).is_err());
-        assert_ne!(
-            s,
-            c.seal_str("customer.phone", "13812345678"),
-            "nonces must differ"
-        );
+        assert_ne!(s, c.seal_str("customer.phone", "13812345678"), "nonces must differ");
         let mut bad = s.clone();
         *bad.last_mut().unwrap() ^= 1;
         assert!(c.open_str("customer.phone", &bad).is_err());
-        assert!(
-            Crypto::new(&[8; 32])
-                .open_str("customer.phone", &s)
-                .is_err()
-        );
+        assert!(Crypto::new(&[8; 32]).open_str("customer.phone", &s).is_err());
     }
 
     #[test]
@@ -201,16 +166,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("master.key");
         let c1 = Crypto::from_key_file(&path).unwrap();
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         let c2 = Crypto::from_key_file(&path).unwrap();
         assert_eq!(c2.open_str("x", &c1.seal_str("x", "v")).unwrap(), "v");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(matches!(
-            Crypto::from_key_file(&path),
-            Err(CryptoError::KeyFilePermissions(_))
-        ));
+        assert!(matches!(Crypto::from_key_file(&path), Err(CryptoError::KeyFilePermissions(_))));
     }
 }

@@ -73,39 +73,23 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         Some(_) => anyhow::bail!("auth.admin_token must be at least 16 characters"),
         None => admin_token_from_file(&config.data_dir.join("admin.token"))?,
     };
-    let readers: Vec<String> = config
-        .auth
-        .reader_tokens
-        .iter()
-        .map(|s| s.0.trim().to_string())
-        .collect();
+    let readers: Vec<String> = config.auth.reader_tokens.iter().map(|s| s.0.trim().to_string()).collect();
     let tokens = Tokens::new(&admin, &readers);
     let checklists = match &config.checklists {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading checklist file {}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading checklist file {}", path.display()))?;
             Checklists::from_toml(&text).with_context(|| format!("in {}", path.display()))?
         }
         None => Checklists::default_lists(),
     };
     let url = config.database_url();
-    let store = SqlStore::connect(
-        &url,
-        config.database.schema.as_deref(),
-        config.database.max_connections,
-        crypto,
-    )
-    .await?;
+    let store =
+        SqlStore::connect(&url, config.database.schema.as_deref(), config.database.max_connections, crypto).await?;
     tracing::info!(database = %crate::store::redact_url(&url), backend = ?store.backend(), "database ready");
-    let settings = Settings {
-        superseded_retention_years: config.rules.superseded_retention_years,
-    };
+    let settings = Settings { superseded_retention_years: config.rules.superseded_retention_years };
     let archive = Archive::new(Arc::new(store.clone()), checklists, settings);
-    Ok(Prepared {
-        archive,
-        store,
-        tokens,
-    })
+    Ok(Prepared { archive, store, tokens })
 }
 
 /// Serves until `shutdown` completes, then stops accepting calls, gives
@@ -116,24 +100,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> anyhow::Result<()> {
-    let Prepared {
-        archive,
-        store,
-        tokens,
-    } = prepared;
+    let Prepared { archive, store, tokens } = prepared;
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<pb::site_service_server::SiteServiceServer<SiteApi>>()
-        .await;
-    health
-        .set_serving::<pb::customer_service_server::CustomerServiceServer<CustomerApi>>()
-        .await;
-    health
-        .set_serving::<pb::dossier_service_server::DossierServiceServer<DossierApi>>()
-        .await;
-    health
-        .set_serving::<pb::document_service_server::DocumentServiceServer<DocumentApi>>()
-        .await;
+    health.set_serving::<pb::site_service_server::SiteServiceServer<SiteApi>>().await;
+    health.set_serving::<pb::customer_service_server::CustomerServiceServer<CustomerApi>>().await;
+    health.set_serving::<pb::dossier_service_server::DossierServiceServer<DossierApi>>().await;
+    health.set_serving::<pb::document_service_server::DocumentServiceServer<DocumentApi>>().await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(dangan_proto::FILE_DESCRIPTOR_SET)
@@ -176,19 +148,14 @@ pub async fn serve(
     let mut stop = stop_rx;
     let deadline = async move {
         let _ = stop.wait_for(|s| *s).await;
-        tracing::info!(
-            grace_secs = grace.as_secs(),
-            "shutting down: no new calls, draining in-flight ones"
-        );
+        tracing::info!(grace_secs = grace.as_secs(), "shutting down: no new calls, draining in-flight ones");
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
         r = server => r.context("gRPC server failed")?,
         () = deadline => tracing::warn!("in-flight calls did not finish within the grace period"),
     }
-    health
-        .set_not_serving::<pb::dossier_service_server::DossierServiceServer<DossierApi>>()
-        .await;
+    health.set_not_serving::<pb::dossier_service_server::DossierServiceServer<DossierApi>>().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -199,25 +166,15 @@ pub async fn serve(
 pub async fn run(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
     let prepared = prepare(&config).await?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     println!("dangan-archive listening on {}", listener.local_addr()?);
-    serve(
-        prepared,
-        listener,
-        shutdown_signal(),
-        Duration::from_secs(config.shutdown_grace_secs),
-    )
-    .await
+    serve(prepared, listener, shutdown_signal(), Duration::from_secs(config.shutdown_grace_secs)).await
 }
 
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DANGAN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if config.log.format == "json" {
         builder.json().init();
     } else {

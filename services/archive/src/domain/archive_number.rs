@@ -8,9 +8,7 @@ pub const DEFAULT_PATTERN: &str = "{org}-{site}-{seq:03}";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PatternError {
-    #[error(
-        "unknown placeholder {{{0}}}; use {{org}}, {{site}}, {{class}} or {{seq}} / {{seq:0N}}"
-    )]
+    #[error("unknown placeholder {{{0}}}; use {{org}}, {{site}}, {{class}} or {{seq}} / {{seq:0N}}")]
     Unknown(String),
     #[error("unclosed '{{'")]
     Unclosed,
@@ -50,8 +48,7 @@ impl ArchivePattern {
                     "seq" => Part::Seq { width: 1 },
                     _ => match name.strip_prefix("seq:0") {
                         Some(w) => {
-                            let width: usize =
-                                w.parse().map_err(|_| PatternError::Unknown(name.into()))?;
+                            let width: usize = w.parse().map_err(|_| PatternError::Unknown(name.into()))?;
                             if !(1..=9).contains(&width) {
                                 return Err(PatternError::Width);
                             }
@@ -67,10 +64,7 @@ impl ArchivePattern {
             } else {
                 let end = rest.find('{').unwrap_or(rest.len());
                 let lit = &rest[..end];
-                if !lit
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c))
-                {
+                if !lit.chars().all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c)) {
                     return Err(PatternError::Literal);
                 }
                 parts.push(Part::Lit(lit.to_string()));
@@ -120,20 +114,11 @@ mod tests {
 
     #[test]
     fn bad_patterns() {
-        assert_eq!(
-            ArchivePattern::parse("{org}-{site}"),
-            Err(PatternError::Seq)
-        );
+        assert_eq!(ArchivePattern::parse("{org}-{site}"), Err(PatternError::Seq));
         assert_eq!(ArchivePattern::parse("{seq}{seq}"), Err(PatternError::Seq));
-        assert_eq!(
-            ArchivePattern::parse("{year}-{seq}"),
-            Err(PatternError::Unknown("year".into()))
-        );
+        assert_eq!(ArchivePattern::parse("{year}-{seq}"), Err(PatternError::Unknown("year".into())));
         assert_eq!(ArchivePattern::parse("{seq"), Err(PatternError::Unclosed));
-        assert_eq!(
-            ArchivePattern::parse("a b{seq}"),
-            Err(PatternError::Literal)
-        );
+        assert_eq!(ArchivePattern::parse("a b{seq}"), Err(PatternError::Literal));
         assert_eq!(ArchivePattern::parse("{seq:00}"), Err(PatternError::Width));
     }
 }

@@ -36,9 +36,9 @@ pub enum Condition {
 impl Condition {
     pub fn holds(self, parties: &[Party]) -> bool {
         match self {
-            Self::CompanyOwner => parties.iter().any(|p| {
-                p.role == PartyRole::Owner && p.customer.data.kind == CustomerKind::Company
-            }),
+            Self::CompanyOwner => {
+                parties.iter().any(|p| p.role == PartyRole::Owner && p.customer.data.kind == CustomerKind::Company)
+            }
             Self::AgentParty => parties.iter().any(|p| p.role == PartyRole::Agent),
         }
     }
@@ -118,32 +118,21 @@ impl Checklists {
                 if let Some(prev) = lookup.insert(n.clone(), key.clone())
                     && &prev != key
                 {
-                    return Err(ChecklistError::DuplicateName {
-                        name: n.clone(),
-                        a: prev,
-                        b: key.clone(),
-                    });
+                    return Err(ChecklistError::DuplicateName { name: n.clone(), a: prev, b: key.clone() });
                 }
             }
         }
         let mut classes = HashMap::new();
         for (code, c) in &file.classes {
-            let class = DossierClass::parse(code)
-                .ok_or_else(|| ChecklistError::UnknownClass(code.clone()))?;
+            let class = DossierClass::parse(code).ok_or_else(|| ChecklistError::UnknownClass(code.clone()))?;
             let base = c.required.iter().map(|d| (d, None));
             let cond = c.conditional.iter().map(|x| (&x.document, Some(x.when)));
             let mut reqs = Vec::new();
             for (doc, when) in base.chain(cond) {
                 if !names.contains_key(doc) {
-                    return Err(ChecklistError::UnknownType {
-                        class: code.clone(),
-                        doc: doc.clone(),
-                    });
+                    return Err(ChecklistError::UnknownType { class: code.clone(), doc: doc.clone() });
                 }
-                reqs.push(Requirement {
-                    doc_type: doc.clone(),
-                    when,
-                });
+                reqs.push(Requirement { doc_type: doc.clone(), when });
             }
             classes.insert(class, reqs);
         }
@@ -152,11 +141,7 @@ impl Checklists {
                 return Err(ChecklistError::MissingClass(class.as_str().into()));
             }
         }
-        Ok(Self {
-            names,
-            lookup,
-            classes,
-        })
+        Ok(Self { names, lookup, classes })
     }
 
     /// The type key for a key, checklist name or alias.
@@ -186,11 +171,7 @@ impl Checklists {
             .map(|r| ChecklistItem {
                 doc_type: r.doc_type.clone(),
                 name: self.type_name(&r.doc_type).to_string(),
-                present: documents
-                    .iter()
-                    .filter(|(t, _)| *t == r.doc_type)
-                    .map(|(_, id)| *id)
-                    .collect(),
+                present: documents.iter().filter(|(t, _)| *t == r.doc_type).map(|(_, id)| *id).collect(),
                 because: r.when,
             })
             .collect()
@@ -208,13 +189,7 @@ mod tests {
         assert_eq!(c.resolve("購房合同"), Some("purchase_contract"));
         assert_eq!(c.resolve("purchase_contract"), Some("purchase_contract"));
         assert_eq!(c.resolve("no such thing"), None);
-        assert_eq!(
-            c.requirements(DossierClass::A)
-                .iter()
-                .filter(|r| r.when.is_none())
-                .count(),
-            8
-        );
+        assert_eq!(c.requirements(DossierClass::A).iter().filter(|r| r.when.is_none()).count(), 8);
     }
 
     #[test]
@@ -226,19 +201,10 @@ mod tests {
         }
         assert!(Checklists::from_toml(&all).is_ok());
         let unknown = all.replacen("required=[\"x\"]", "required=[\"y\"]", 1);
-        assert!(matches!(
-            Checklists::from_toml(&unknown),
-            Err(ChecklistError::UnknownType { .. })
-        ));
+        assert!(matches!(Checklists::from_toml(&unknown), Err(ChecklistError::UnknownType { .. })));
         let missing = format!("{base}[classes.A]\nname=\"n\"\nrequired=[]\n");
-        assert!(matches!(
-            Checklists::from_toml(&missing),
-            Err(ChecklistError::MissingClass(_))
-        ));
+        assert!(matches!(Checklists::from_toml(&missing), Err(ChecklistError::MissingClass(_))));
         let dup = "[types.x]\nname = \"X\"\n[types.y]\nname = \"X\"\n[classes]\n";
-        assert!(matches!(
-            Checklists::from_toml(dup),
-            Err(ChecklistError::DuplicateName { .. })
-        ));
+        assert!(matches!(Checklists::from_toml(dup), Err(ChecklistError::DuplicateName { .. })));
     }
 }

@@ -12,10 +12,7 @@ pub struct FieldViolation {
 
 impl FieldViolation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            description: description.into(),
-        }
+        Self { field: field.into(), description: description.into() }
     }
 }
 
@@ -48,10 +45,7 @@ pub enum ArchiveError {
 }
 
 fn join(v: &[FieldViolation]) -> String {
-    v.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
+    v.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 impl ArchiveError {
@@ -60,10 +54,7 @@ impl ArchiveError {
     }
 
     pub fn not_found(entity: &'static str, key: impl fmt::Display) -> Self {
-        Self::NotFound {
-            entity,
-            key: key.to_string(),
-        }
+        Self::NotFound { entity, key: key.to_string() }
     }
 
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
@@ -102,10 +93,6 @@ impl Violations {
     }
 
     pub fn into_result(self) -> Result<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ArchiveError::InvalidArgument(self.0))
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(ArchiveError::InvalidArgument(self.0)) }
     }
 }

@@ -33,27 +33,20 @@ const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'
 /// Province-level codes (first two digits), including 81/82/83 of Hong Kong,
 /// Macao and Taiwan residence permits.
 const REGIONS: &[u32] = &[
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-    53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63,
+    64, 65, 71, 81, 82, 83,
 ];
 
 /// The check character the first 17 digits require.
 pub fn check_char(first17: &[u8; 17]) -> char {
-    let sum: u32 = first17
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
     CHECK[(sum % 11) as usize]
 }
 
 impl IdNumber {
     pub fn parse(input: &str) -> Result<Self, IdNumberError> {
-        let s: String = to_half_width(input)
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
+        let s: String =
+            to_half_width(input).chars().filter(|c| !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
         let n = s.chars().count();
         if n != 18 {
             return Err(IdNumberError::Length(n));
@@ -77,10 +70,7 @@ impl IdNumber {
         first.copy_from_slice(&b[..17]);
         let expected = check_char(&first);
         if expected != last {
-            return Err(IdNumberError::Check {
-                found: last,
-                expected,
-            });
+            return Err(IdNumberError::Check { found: last, expected });
         }
         Ok(Self(s))
     }
@@ -139,53 +129,24 @@ mod tests {
     fn accepts_the_published_example() {
         // The example number of GB 11643's annex.
         let id = IdNumber::parse("11010519491231002X").unwrap();
-        assert_eq!(
-            id.birth_date(),
-            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
-        );
+        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
         assert!(!id.is_male());
         assert_eq!(id.masked(), "110105********002X");
     }
 
     #[test]
     fn normalises_lower_x_and_full_width_digits() {
-        assert_eq!(
-            IdNumber::parse(" 11010519491231002x ").unwrap().as_str(),
-            "11010519491231002X"
-        );
-        assert_eq!(
-            IdNumber::parse("１１０１０５１９４９１２３１００２Ｘ")
-                .unwrap()
-                .as_str(),
-            "11010519491231002X"
-        );
+        assert_eq!(IdNumber::parse(" 11010519491231002x ").unwrap().as_str(), "11010519491231002X");
+        assert_eq!(IdNumber::parse("１１０１０５１９４９１２３１００２Ｘ").unwrap().as_str(), "11010519491231002X");
     }
 
     #[test]
     fn rejects_each_kind_of_bad_number() {
-        assert_eq!(
-            IdNumber::parse("1101051949123100"),
-            Err(IdNumberError::Length(16))
-        );
-        assert_eq!(
-            IdNumber::parse("11010519491231A02X"),
-            Err(IdNumberError::NotDigits)
-        );
-        assert_eq!(
-            IdNumber::parse("110105194912310021"),
-            Err(IdNumberError::Check {
-                found: '1',
-                expected: 'X'
-            })
-        );
-        assert!(matches!(
-            IdNumber::parse(&with_check("99010519491231002")),
-            Err(IdNumberError::Region(_))
-        ));
-        assert!(matches!(
-            IdNumber::parse(&with_check("11010519490231002")),
-            Err(IdNumberError::BirthDate(_))
-        ));
+        assert_eq!(IdNumber::parse("1101051949123100"), Err(IdNumberError::Length(16)));
+        assert_eq!(IdNumber::parse("11010519491231A02X"), Err(IdNumberError::NotDigits));
+        assert_eq!(IdNumber::parse("110105194912310021"), Err(IdNumberError::Check { found: '1', expected: 'X' }));
+        assert!(matches!(IdNumber::parse(&with_check("99010519491231002")), Err(IdNumberError::Region(_))));
+        assert!(matches!(IdNumber::parse(&with_check("11010519490231002")), Err(IdNumberError::BirthDate(_))));
     }
 
     #[test]

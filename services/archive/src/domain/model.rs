@@ -58,28 +58,17 @@ impl DossierClass {
     }
 
     pub fn is_heat(self) -> bool {
-        matches!(
-            self,
-            Self::HeatBasic | Self::HeatUsage | Self::HeatMeterReading
-        )
+        matches!(self, Self::HeatBasic | Self::HeatUsage | Self::HeatMeterReading)
     }
 
     /// Owner dossiers are top secret (绝密) under the house rules.
     pub fn default_security(self) -> SecurityLevel {
-        if self.is_owner_class() {
-            SecurityLevel::TopSecret
-        } else {
-            SecurityLevel::Confidential
-        }
+        if self.is_owner_class() { SecurityLevel::TopSecret } else { SecurityLevel::Confidential }
     }
 
     /// Owner dossiers are kept permanently, heat dossiers long-term.
     pub fn default_retention(self) -> Retention {
-        if self.is_heat() {
-            Retention::LongTerm
-        } else {
-            Retention::Permanent
-        }
+        if self.is_heat() { Retention::LongTerm } else { Retention::Permanent }
     }
 
     /// Short code for archive-number patterns ({class}).
@@ -179,10 +168,7 @@ impl UnitAddress {
         if self.unit.is_empty() {
             format!("{}-{}-{}", self.building, self.floor, self.room)
         } else {
-            format!(
-                "{}-{}-{}-{}",
-                self.building, self.unit, self.floor, self.room
-            )
+            format!("{}-{}-{}-{}", self.building, self.unit, self.floor, self.room)
         }
     }
 }
@@ -271,18 +257,12 @@ pub struct Dossier {
 impl Dossier {
     /// Folder label: "栋号-单元号-楼层号-房号 业主姓名" (owners, else the first party).
     pub fn label(&self) -> String {
-        let mut names: Vec<&str> = self
-            .parties
-            .iter()
-            .filter(|p| p.role == PartyRole::Owner)
-            .map(|p| p.customer.data.name.as_str())
-            .collect();
+        let mut names: Vec<&str> =
+            self.parties.iter().filter(|p| p.role == PartyRole::Owner).map(|p| p.customer.data.name.as_str()).collect();
         if names.is_empty() {
             names.extend(self.parties.first().map(|p| p.customer.data.name.as_str()));
         }
-        format!("{} {}", self.unit.address.label(), names.join("、"))
-            .trim_end()
-            .to_string()
+        format!("{} {}", self.unit.address.label(), names.join("、")).trim_end().to_string()
     }
 }
 
@@ -342,14 +322,8 @@ pub struct ContactChange {
 #[derive(Debug, Clone)]
 pub enum Change {
     Contact(ContactChange),
-    Occupant {
-        moved_in: Vec<(CustomerId, PartyRole)>,
-        moved_out: Vec<CustomerId>,
-    },
-    Family {
-        customer_id: CustomerId,
-        members: Vec<FamilyMember>,
-    },
+    Occupant { moved_in: Vec<(CustomerId, PartyRole)>, moved_out: Vec<CustomerId> },
+    Family { customer_id: CustomerId, members: Vec<FamilyMember> },
 }
 
 #[derive(Debug, Clone)]

@@ -6,9 +6,7 @@ use super::text::to_half_width;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
-    #[error(
-        "is not a phone number: use 11 mobile digits (13812345678) or area code and number (010-12345678)"
-    )]
+    #[error("is not a phone number: use 11 mobile digits (13812345678) or area code and number (010-12345678)")]
     Format,
 }
 
@@ -19,15 +17,8 @@ pub struct Phone(String);
 
 impl Phone {
     pub fn parse(input: &str) -> Result<Self, PhoneError> {
-        let s: String = to_half_width(input)
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '(' | ')' | '\t'))
-            .collect();
-        let s = s
-            .strip_prefix("+86")
-            .or_else(|| s.strip_prefix("0086"))
-            .unwrap_or(&s)
-            .trim_start_matches('-');
+        let s: String = to_half_width(input).chars().filter(|c| !matches!(c, ' ' | '(' | ')' | '\t')).collect();
+        let s = s.strip_prefix("+86").or_else(|| s.strip_prefix("0086")).unwrap_or(&s).trim_start_matches('-');
         let digits: String = s.chars().filter(|c| *c != '-').collect();
         if !digits.chars().all(|c| c.is_ascii_digit()) {
             return Err(PhoneError::Format);
@@ -38,11 +29,7 @@ impl Phone {
         }
         if b.first() == Some(&b'0') {
             // 010 and 02x are three-digit area codes, the rest four digits.
-            let area_len = if matches!(b.get(1), Some(b'1') | Some(b'2')) {
-                3
-            } else {
-                4
-            };
+            let area_len = if matches!(b.get(1), Some(b'1') | Some(b'2')) { 3 } else { 4 };
             // An extension is whatever follows a second dash.
             let mut parts = s.splitn(3, '-');
             let first = parts.next().unwrap_or("");
@@ -110,48 +97,22 @@ mod tests {
 
     #[test]
     fn mobiles() {
-        for s in [
-            "13812345678",
-            "+86 138 1234 5678",
-            "138-1234-5678",
-            "１３８１２３４５６７８",
-        ] {
+        for s in ["13812345678", "+86 138 1234 5678", "138-1234-5678", "１３８１２３４５６７８"] {
             assert_eq!(Phone::parse(s).unwrap().as_str(), "13812345678", "{s}");
         }
         assert_eq!(Phone::parse("13812345678").unwrap().masked(), "138****5678");
-        for s in [
-            "12812345678",
-            "1381234567",
-            "138123456789",
-            "1381234567a",
-            "",
-        ] {
+        for s in ["12812345678", "1381234567", "138123456789", "1381234567a", ""] {
             assert!(Phone::parse(s).is_err(), "{s}");
         }
     }
 
     #[test]
     fn landlines() {
-        assert_eq!(
-            Phone::parse("010-12345678").unwrap().as_str(),
-            "010-12345678"
-        );
-        assert_eq!(
-            Phone::parse("(0371)6512345").unwrap().as_str(),
-            "0371-6512345"
-        );
-        assert_eq!(
-            Phone::parse("02187654321").unwrap().as_str(),
-            "021-87654321"
-        );
-        assert_eq!(
-            Phone::parse("010-12345678-801").unwrap().as_str(),
-            "010-12345678-801"
-        );
-        assert_eq!(
-            Phone::parse("010-12345678").unwrap().masked(),
-            "010-****5678"
-        );
+        assert_eq!(Phone::parse("010-12345678").unwrap().as_str(), "010-12345678");
+        assert_eq!(Phone::parse("(0371)6512345").unwrap().as_str(), "0371-6512345");
+        assert_eq!(Phone::parse("02187654321").unwrap().as_str(), "021-87654321");
+        assert_eq!(Phone::parse("010-12345678-801").unwrap().as_str(), "010-12345678-801");
+        assert_eq!(Phone::parse("010-12345678").unwrap().masked(), "010-****5678");
         assert!(Phone::parse("010-123").is_err());
     }
 }

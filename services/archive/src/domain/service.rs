@@ -23,9 +23,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self {
-            superseded_retention_years: 3,
-        }
+        Self { superseded_retention_years: 3 }
     }
 }
 
@@ -58,11 +56,7 @@ fn today() -> NaiveDate {
 
 impl Archive {
     pub fn new(store: Arc<dyn ArchiveStore>, checklists: Checklists, settings: Settings) -> Self {
-        Self {
-            store,
-            checklists: Arc::new(checklists),
-            settings,
-        }
+        Self { store, checklists: Arc::new(checklists), settings }
     }
 
     pub fn checklists(&self) -> &Checklists {
@@ -91,22 +85,13 @@ impl Archive {
         self.store.get_unit(id).await
     }
 
-    pub async fn list_units(
-        &self,
-        site: SiteId,
-        building: Option<&str>,
-        page: PageRequest,
-    ) -> Result<Page<Unit>> {
+    pub async fn list_units(&self, site: SiteId, building: Option<&str>, page: PageRequest) -> Result<Page<Unit>> {
         self.store.list_units(site, building, page).await
     }
 
     /// Persons: the birth date and gender in the ID number win over missing
     /// values and must agree with given ones. Companies need a licence number.
-    pub async fn create_customer(
-        &self,
-        mut c: CustomerData,
-        request_id: Option<String>,
-    ) -> Result<Customer> {
+    pub async fn create_customer(&self, mut c: CustomerData, request_id: Option<String>) -> Result<Customer> {
         let mut v = Violations::new();
         match c.kind {
             CustomerKind::Person => {
@@ -115,34 +100,23 @@ impl Archive {
                         None => c.birth_date = Some(id.birth_date()),
                         Some(d) if d != id.birth_date() => v.add(
                             "customer.birth_date",
-                            format!(
-                                "{d} disagrees with the birth date {} in the ID number",
-                                id.birth_date()
-                            ),
+                            format!("{d} disagrees with the birth date {} in the ID number", id.birth_date()),
                         ),
                         Some(_) => {}
                     }
-                    let id_gender = if id.is_male() {
-                        Gender::Male
-                    } else {
-                        Gender::Female
-                    };
+                    let id_gender = if id.is_male() { Gender::Male } else { Gender::Female };
                     match c.gender {
                         Gender::Unspecified => c.gender = id_gender,
-                        g if g != id_gender => v.add(
-                            "customer.gender",
-                            format!("{g} disagrees with the ID number ({id_gender})"),
-                        ),
+                        g if g != id_gender => {
+                            v.add("customer.gender", format!("{g} disagrees with the ID number ({id_gender})"))
+                        }
                         _ => {}
                     }
                 }
             }
             CustomerKind::Company => {
                 if c.licence_no.is_none() {
-                    v.add(
-                        "customer.business_licence_no",
-                        "is required for a company customer",
-                    );
+                    v.add("customer.business_licence_no", "is required for a company customer");
                 }
             }
         }
@@ -163,10 +137,7 @@ impl Archive {
         let mut v = Violations::new();
         check_parties(&new.parties, "parties", &mut v);
         if new.class.is_owner_class() && !new.parties.iter().any(|(_, r)| *r == PartyRole::Owner) {
-            v.add(
-                "parties",
-                format!("a class {} dossier needs at least one owner", new.class),
-            );
+            v.add("parties", format!("a class {} dossier needs at least one owner", new.class));
         }
         v.into_result()?;
         self.store.create_dossier(new, actor).await
@@ -176,17 +147,10 @@ impl Archive {
         self.store.get_dossier(key).await
     }
 
-    pub async fn search_dossiers(
-        &self,
-        mut q: DossierQuery,
-        incomplete_only: bool,
-    ) -> Result<Page<Dossier>> {
+    pub async fn search_dossiers(&self, mut q: DossierQuery, incomplete_only: bool) -> Result<Page<Dossier>> {
         let mut v = Violations::new();
         if (q.building.is_some() || q.room.is_some() || q.unit.is_some()) && q.site_id.is_none() {
-            v.add(
-                "site_id",
-                "is required when searching by building, unit or room",
-            );
+            v.add("site_id", "is required when searching by building, unit or room");
         }
         if (q.room.is_some() || q.unit.is_some()) && q.building.is_none() {
             v.add("building", "is required when searching by unit or room");
@@ -199,7 +163,10 @@ impl Archive {
             || q.status.is_some()
             || incomplete_only;
         if !any_filter {
-            v.add("site_id", "give at least one filter (site, name, phone, ID number, class, status or incomplete_only)");
+            v.add(
+                "site_id",
+                "give at least one filter (site, name, phone, ID number, class, status or incomplete_only)",
+            );
         }
         v.into_result()?;
         if incomplete_only {
@@ -227,14 +194,9 @@ impl Archive {
         actor: &str,
     ) -> Result<Dossier> {
         if patch.is_empty() {
-            return Err(ArchiveError::invalid(
-                "update_mask",
-                "names no field to change",
-            ));
+            return Err(ArchiveError::invalid("update_mask", "names no field to change"));
         }
-        self.store
-            .update_dossier(id, expected_version, patch, reason, actor)
-            .await
+        self.store.update_dossier(id, expected_version, patch, reason, actor).await
     }
 
     pub async fn record_change(
@@ -251,40 +213,25 @@ impl Archive {
         }
         match &change {
             Change::Contact(c) => {
-                if c.phone.is_none()
-                    && c.emergency_contact.is_none()
-                    && c.employer.is_none()
-                    && c.address.is_none()
-                {
-                    v.add(
-                        "contact",
-                        "changes nothing: set phone, emergency_contact, employer or address",
-                    );
+                if c.phone.is_none() && c.emergency_contact.is_none() && c.employer.is_none() && c.address.is_none() {
+                    v.add("contact", "changes nothing: set phone, emergency_contact, employer or address");
                 }
             }
-            Change::Occupant {
-                moved_in,
-                moved_out,
-            } => {
+            Change::Occupant { moved_in, moved_out } => {
                 if moved_in.is_empty() && moved_out.is_empty() {
                     v.add("occupant", "changes nothing: name who moved in or out");
                 }
                 check_parties(moved_in, "occupant.moved_in", &mut v);
                 for (i, (_, role)) in moved_in.iter().enumerate() {
                     if *role == PartyRole::Owner {
-                        v.add(
-                            format!("occupant.moved_in[{i}].role"),
-                            "owners change by TransferOwnership",
-                        );
+                        v.add(format!("occupant.moved_in[{i}].role"), "owners change by TransferOwnership");
                     }
                 }
             }
             Change::Family { .. } => {}
         }
         v.into_result()?;
-        self.store
-            .record_change(id, expected_version, change, reason.trim(), actor)
-            .await
+        self.store.record_change(id, expected_version, change, reason.trim(), actor).await
     }
 
     /// A new dossier for the new owners; the old one is superseded and kept
@@ -309,47 +256,27 @@ impl Archive {
         let mut seen = HashSet::new();
         for (i, c) in new_owner_ids.iter().enumerate() {
             if !seen.insert(*c) {
-                v.add(
-                    format!("new_owner_ids[{i}]"),
-                    format!("customer {c} is named twice"),
-                );
+                v.add(format!("new_owner_ids[{i}]"), format!("customer {c} is named twice"));
             }
         }
         let effective_date = effective_date.unwrap_or_else(today);
         if effective_date > today() {
-            v.add(
-                "effective_date",
-                format!("{effective_date} is in the future"),
-            );
+            v.add("effective_date", format!("{effective_date} is in the future"));
         }
         v.into_result()?;
         let years = self.settings.superseded_retention_years;
-        let retain_until = effective_date
-            .checked_add_months(Months::new(12 * years))
-            .unwrap_or_else(|| {
-                NaiveDate::from_ymd_opt(effective_date.year() + years as i32, 12, 31)
-                    .unwrap_or(effective_date)
-            });
-        let t = Transfer {
-            new_owner_ids,
-            reason: reason.trim().to_string(),
-            effective_date,
-            retain_until,
-            location,
-        };
+        let retain_until = effective_date.checked_add_months(Months::new(12 * years)).unwrap_or_else(|| {
+            NaiveDate::from_ymd_opt(effective_date.year() + years as i32, 12, 31).unwrap_or(effective_date)
+        });
+        let t = Transfer { new_owner_ids, reason: reason.trim().to_string(), effective_date, retain_until, location };
         self.store.transfer(id, expected_version, t, actor).await
     }
 
     pub async fn completeness(&self, id: DossierId) -> Result<Completeness> {
         let dossier = self.store.get_dossier(&DossierKey::Id(id)).await?;
         let present = self.store.present_documents(id).await?;
-        let items = self
-            .checklists
-            .evaluate(dossier.class, &dossier.parties, &present);
-        Ok(Completeness {
-            dossier_id: id,
-            items,
-        })
+        let items = self.checklists.evaluate(dossier.class, &dossier.parties, &present);
+        Ok(Completeness { dossier_id: id, items })
     }
 
     pub async fn register_document(&self, mut doc: NewDocument, actor: &str) -> Result<Document> {
@@ -358,42 +285,24 @@ impl Archive {
             Some(key) => doc.doc_type = key.to_string(),
             None => v.add(
                 "document_type",
-                format!(
-                    "unknown document type {:?}; use a key, name or alias of the checklist file",
-                    doc.doc_type
-                ),
+                format!("unknown document type {:?}; use a key, name or alias of the checklist file", doc.doc_type),
             ),
         }
         if !(1..=10_000).contains(&doc.page_count) {
-            v.add(
-                "page_count",
-                format!("{} is outside 1-10000", doc.page_count),
-            );
+            v.add("page_count", format!("{} is outside 1-10000", doc.page_count));
         }
         let mut keys = HashSet::new();
         for (i, f) in doc.fields.iter().enumerate() {
             if f.key.is_empty()
                 || f.key.len() > 64
-                || !f
-                    .key
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                || !f.key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             {
-                v.add(
-                    format!("fields[{i}].key"),
-                    "must be 1-64 characters of a-z, 0-9 and _",
-                );
+                v.add(format!("fields[{i}].key"), "must be 1-64 characters of a-z, 0-9 and _");
             } else if !keys.insert(f.key.clone()) {
-                v.add(
-                    format!("fields[{i}].key"),
-                    format!("{} appears twice", f.key),
-                );
+                v.add(format!("fields[{i}].key"), format!("{} appears twice", f.key));
             }
             if f.value.chars().count() > 1000 {
-                v.add(
-                    format!("fields[{i}].value"),
-                    "is longer than 1000 characters",
-                );
+                v.add(format!("fields[{i}].value"), "is longer than 1000 characters");
             }
             if !(0.0..=1.0).contains(&f.confidence) {
                 v.add(format!("fields[{i}].confidence"), "must be between 0 and 1");
@@ -407,19 +316,11 @@ impl Archive {
         self.store.get_document(id).await
     }
 
-    pub async fn list_documents(
-        &self,
-        dossier: DossierId,
-        page: PageRequest,
-    ) -> Result<Page<Document>> {
+    pub async fn list_documents(&self, dossier: DossierId, page: PageRequest) -> Result<Page<Document>> {
         self.store.list_documents(dossier, page).await
     }
 
-    pub async fn list_history(
-        &self,
-        dossier: DossierId,
-        page: PageRequest,
-    ) -> Result<Page<HistoryEvent>> {
+    pub async fn list_history(&self, dossier: DossierId, page: PageRequest) -> Result<Page<HistoryEvent>> {
         self.store.list_history(dossier, page).await
     }
 }
@@ -428,10 +329,7 @@ fn check_parties(parties: &[(CustomerId, PartyRole)], field: &str, v: &mut Viola
     let mut seen = HashSet::new();
     for (i, (c, _)) in parties.iter().enumerate() {
         if !seen.insert(*c) {
-            v.add(
-                format!("{field}[{i}].customer_id"),
-                format!("customer {c} is named twice"),
-            );
+            v.add(format!("{field}[{i}].customer_id"), format!("customer {c} is named twice"));
         }
     }
 }

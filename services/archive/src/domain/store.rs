@@ -20,10 +20,7 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self {
-            size: 50,
-            after: None,
-        }
+        Self { size: 50, after: None }
     }
 }
 
@@ -79,19 +76,10 @@ pub trait ArchiveStore: Send + Sync + 'static {
 
     async fn create_unit(&self, site: SiteId, address: UnitAddress) -> Result<Unit>;
     async fn get_unit(&self, id: UnitId) -> Result<Unit>;
-    async fn list_units(
-        &self,
-        site: SiteId,
-        building: Option<&str>,
-        page: PageRequest,
-    ) -> Result<Page<Unit>>;
+    async fn list_units(&self, site: SiteId, building: Option<&str>, page: PageRequest) -> Result<Page<Unit>>;
 
     /// With a request id already used, returns the customer created then.
-    async fn create_customer(
-        &self,
-        data: CustomerData,
-        request_id: Option<String>,
-    ) -> Result<Customer>;
+    async fn create_customer(&self, data: CustomerData, request_id: Option<String>) -> Result<Customer>;
     async fn get_customer(&self, id: CustomerId) -> Result<Customer>;
 
     /// Allocates the site's next archive number in the same transaction.
@@ -126,14 +114,9 @@ pub trait ArchiveStore: Send + Sync + 'static {
 
     async fn register_document(&self, doc: NewDocument, actor: &str) -> Result<Document>;
     async fn get_document(&self, id: DocumentId) -> Result<Document>;
-    async fn list_documents(&self, dossier: DossierId, page: PageRequest)
-    -> Result<Page<Document>>;
+    async fn list_documents(&self, dossier: DossierId, page: PageRequest) -> Result<Page<Document>>;
     /// (type, id) of the documents of a dossier that are not withdrawn.
     async fn present_documents(&self, dossier: DossierId) -> Result<Vec<(String, DocumentId)>>;
 
-    async fn list_history(
-        &self,
-        dossier: DossierId,
-        page: PageRequest,
-    ) -> Result<Page<HistoryEvent>>;
+    async fn list_history(&self, dossier: DossierId, page: PageRequest) -> Result<Page<HistoryEvent>>;
 }

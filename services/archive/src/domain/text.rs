@@ -21,9 +21,7 @@ pub fn clean(s: &str, max_chars: usize) -> Result<String, String> {
     }
     let n = v.chars().count();
     if n > max_chars {
-        return Err(format!(
-            "is {n} characters long, at most {max_chars} allowed"
-        ));
+        return Err(format!("is {n} characters long, at most {max_chars} allowed"));
     }
     Ok(v)
 }
@@ -31,11 +29,7 @@ pub fn clean(s: &str, max_chars: usize) -> Result<String, String> {
 /// Like [`clean`], and the value must not be empty.
 pub fn required(s: &str, max_chars: usize) -> Result<String, String> {
     let v = clean(s, max_chars)?;
-    if v.is_empty() {
-        Err("is required".into())
-    } else {
-        Ok(v)
-    }
+    if v.is_empty() { Err("is required".into()) } else { Ok(v) }
 }
 
 #[cfg(test)]

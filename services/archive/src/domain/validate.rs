@@ -22,15 +22,9 @@ pub fn code(s: &str) -> Result<String, String> {
 /// One part of a unit address: letters, digits or Chinese characters; no
 /// dashes, which separate the parts on dossier labels.
 fn address_part(s: &str, optional: bool) -> Result<String, String> {
-    let v = if optional {
-        clean(s, 16)?
-    } else {
-        required(s, 16)?
-    };
+    let v = if optional { clean(s, 16)? } else { required(s, 16)? };
     if !v.chars().all(char::is_alphanumeric) {
-        return Err(format!(
-            "{v:?} may only hold letters, digits and Chinese characters"
-        ));
+        return Err(format!("{v:?} may only hold letters, digits and Chinese characters"));
     }
     Ok(v)
 }
@@ -48,25 +42,16 @@ pub fn unit_address(
     let r = v.check(&format!("{prefix}room"), address_part(room, false));
     let f = v.check(
         &format!("{prefix}floor"),
-        if (-10..=200).contains(&floor) {
-            Ok(floor)
-        } else {
-            Err(format!("{floor} is outside -10..200"))
-        },
+        if (-10..=200).contains(&floor) { Ok(floor) } else { Err(format!("{floor} is outside -10..200")) },
     );
-    Some(UnitAddress {
-        building: b?,
-        unit: u?,
-        floor: f?,
-        room: r?,
-    })
+    Some(UnitAddress { building: b?, unit: u?, floor: f?, room: r? })
 }
 
 /// An ISO 8601 calendar date (YYYY-MM-DD) between 1900 and 2200.
 pub fn date(s: &str) -> Result<NaiveDate, String> {
     let t = to_half_width(s.trim());
-    let d = NaiveDate::parse_from_str(&t, "%Y-%m-%d")
-        .map_err(|_| format!("{t:?} is not a date in the form YYYY-MM-DD"))?;
+    let d =
+        NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|_| format!("{t:?} is not a date in the form YYYY-MM-DD"))?;
     if !(1900..=2200).contains(&chrono::Datelike::year(&d)) {
         return Err(format!("{t} is outside 1900-2200"));
     }
@@ -75,11 +60,7 @@ pub fn date(s: &str) -> Result<NaiveDate, String> {
 
 /// Optional date: empty means none.
 pub fn optional_date(s: &str) -> Result<Option<NaiveDate>, String> {
-    if s.trim().is_empty() {
-        Ok(None)
-    } else {
-        date(s).map(Some)
-    }
+    if s.trim().is_empty() { Ok(None) } else { date(s).map(Some) }
 }
 
 /// Names of people and companies.
@@ -111,19 +92,13 @@ mod tests {
         assert!(v.is_empty());
         assert!(unit_address("3-1", "", 300, "", "a.", &mut v).is_none());
         let err = v.into_result().unwrap_err().to_string();
-        assert!(
-            err.contains("a.building") && err.contains("a.floor") && err.contains("a.room"),
-            "{err}"
-        );
+        assert!(err.contains("a.building") && err.contains("a.floor") && err.contains("a.room"), "{err}");
     }
 
     #[test]
     fn dates_and_codes() {
         assert!(date("2024-02-30").is_err());
-        assert_eq!(
-            date("２０２４-０２-２９").unwrap().to_string(),
-            "2024-02-29"
-        );
+        assert_eq!(date("２０２４-０２-２９").unwrap().to_string(), "2024-02-29");
         assert_eq!(code(" cpm ").unwrap(), "CPM");
         assert!(code("C-PM").is_err());
         assert_eq!(request_id("").unwrap(), None);

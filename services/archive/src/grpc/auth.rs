@@ -18,14 +18,7 @@ pub struct Caller {
 
 impl Caller {
     pub fn require_write(&self) -> Result<(), Status> {
-        if self.may_write {
-            Ok(())
-        } else {
-            Err(Status::permission_denied(format!(
-                "{} may only read",
-                self.name
-            )))
-        }
+        if self.may_write { Ok(()) } else { Err(Status::permission_denied(format!("{} may only read", self.name))) }
     }
 
     /// Whether to show private values unmasked: only when asked for and allowed.
@@ -33,10 +26,9 @@ impl Caller {
         match (requested, self.may_reveal) {
             (false, _) => Ok(false),
             (true, true) => Ok(true),
-            (true, false) => Err(Status::permission_denied(format!(
-                "{} may not see unmasked ID numbers and phones",
-                self.name
-            ))),
+            (true, false) => {
+                Err(Status::permission_denied(format!("{} may not see unmasked ID numbers and phones", self.name)))
+            }
         }
     }
 }
@@ -61,37 +53,20 @@ fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
 
 impl Tokens {
     pub fn new(admin: &str, readers: &[String]) -> Self {
-        let mut v = vec![(
-            digest(admin),
-            Caller {
-                name: "admin".into(),
-                may_write: true,
-                may_reveal: true,
-            },
-        )];
+        let mut v = vec![(digest(admin), Caller { name: "admin".into(), may_write: true, may_reveal: true })];
         for (i, r) in readers.iter().enumerate() {
-            v.push((
-                digest(r),
-                Caller {
-                    name: format!("reader-{}", i + 1),
-                    may_write: false,
-                    may_reveal: false,
-                },
-            ));
+            v.push((digest(r), Caller { name: format!("reader-{}", i + 1), may_write: false, may_reveal: false }));
         }
         Self(Arc::new(v))
     }
 
     pub fn resolve(&self, header: Option<&str>) -> Result<Caller, Status> {
-        let header = header.ok_or_else(|| {
-            Status::unauthenticated("missing authorization header: send `Bearer <token>`")
-        })?;
+        let header =
+            header.ok_or_else(|| Status::unauthenticated("missing authorization header: send `Bearer <token>`"))?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| {
-                Status::unauthenticated("authorization header must be `Bearer <token>`")
-            })?;
+            .ok_or_else(|| Status::unauthenticated("authorization header must be `Bearer <token>`"))?;
         let d = digest(token.trim());
         let mut found = None;
         for (t, c) in self.0.iter() {
@@ -103,15 +78,10 @@ impl Tokens {
     }
 
     /// A tonic interceptor that stores the caller in the request's extensions.
-    pub fn interceptor(
-        &self,
-    ) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + use<> {
+    pub fn interceptor(&self) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + use<> {
         let tokens = self.clone();
         move |mut req: Request<()>| {
-            let header = req
-                .metadata()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok());
+            let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
             let caller = tokens.resolve(header)?;
             req.extensions_mut().insert(caller);
             Ok(req)
@@ -121,10 +91,7 @@ impl Tokens {
 
 /// The caller the interceptor resolved.
 pub fn caller<T>(req: &Request<T>) -> Result<Caller, Status> {
-    req.extensions()
-        .get::<Caller>()
-        .cloned()
-        .ok_or_else(|| Status::unauthenticated("no caller on request"))
+    req.extensions().get::<Caller>().cloned().ok_or_else(|| Status::unauthenticated("no caller on request"))
 }
 
 #[cfg(test)]
@@ -139,17 +106,8 @@ mod tests {
         assert!(!r.may_write && r.require_write().is_err());
         assert!(r.reveal(true).is_err());
         assert!(!r.reveal(false).unwrap());
-        assert_eq!(
-            t.resolve(None).unwrap_err().code(),
-            tonic::Code::Unauthenticated
-        );
-        assert_eq!(
-            t.resolve(Some("Bearer nope")).unwrap_err().code(),
-            tonic::Code::Unauthenticated
-        );
-        assert_eq!(
-            t.resolve(Some("admin-secret")).unwrap_err().code(),
-            tonic::Code::Unauthenticated
-        );
+        assert_eq!(t.resolve(None).unwrap_err().code(), tonic::Code::Unauthenticated);
+        assert_eq!(t.resolve(Some("Bearer nope")).unwrap_err().code(), tonic::Code::Unauthenticated);
+        assert_eq!(t.resolve(Some("admin-secret")).unwrap_err().code(), tonic::Code::Unauthenticated);
     }
 }

@@ -21,10 +21,7 @@ pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 500;
 
 pub fn timestamp(t: DateTime<Utc>) -> Option<prost_types::Timestamp> {
-    Some(prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    })
+    Some(prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 })
 }
 
 fn date_str(d: Option<NaiveDate>) -> String {
@@ -45,15 +42,8 @@ pub fn page(p: Option<pb::PageRequest>, v: &mut Violations) -> PageRequest {
     let after = if p.page_token.is_empty() {
         None
     } else {
-        let decoded = B64
-            .decode(&p.page_token)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok());
-        match decoded
-            .as_deref()
-            .and_then(|s| s.strip_prefix("v1:"))
-            .and_then(|s| s.parse::<i64>().ok())
-        {
+        let decoded = B64.decode(&p.page_token).ok().and_then(|b| String::from_utf8(b).ok());
+        match decoded.as_deref().and_then(|s| s.strip_prefix("v1:")).and_then(|s| s.parse::<i64>().ok()) {
             Some(id) => Some(id),
             None => {
                 v.add("page.page_token", "is not a token this server issued");
@@ -65,9 +55,7 @@ pub fn page(p: Option<pb::PageRequest>, v: &mut Violations) -> PageRequest {
 }
 
 pub fn next_token<T>(p: &Page<T>) -> String {
-    p.next_after
-        .map(|id| B64.encode(format!("v1:{id}")))
-        .unwrap_or_default()
+    p.next_after.map(|id| B64.encode(format!("v1:{id}"))).unwrap_or_default()
 }
 
 pub fn id(value: u64, field: &str, v: &mut Violations) -> i64 {
@@ -122,33 +110,16 @@ enum_map!(history_from, history_to, pb::HistoryEventKind, HistoryKind, {
 });
 
 /// A required enum: unspecified or unknown values are violations.
-pub fn required_enum<T>(
-    value: i32,
-    parse: fn(i32) -> Option<T>,
-    field: &str,
-    v: &mut Violations,
-) -> Option<T> {
+pub fn required_enum<T>(value: i32, parse: fn(i32) -> Option<T>, field: &str, v: &mut Violations) -> Option<T> {
     let r = parse(value);
     if r.is_none() {
-        v.add(
-            field,
-            if value == 0 {
-                "is required".to_string()
-            } else {
-                format!("{value} is not a known value")
-            },
-        );
+        v.add(field, if value == 0 { "is required".to_string() } else { format!("{value} is not a known value") });
     }
     r
 }
 
 /// An optional enum: unspecified is None, unknown values are violations.
-pub fn optional_enum<T>(
-    value: i32,
-    parse: fn(i32) -> Option<T>,
-    field: &str,
-    v: &mut Violations,
-) -> Option<T> {
+pub fn optional_enum<T>(value: i32, parse: fn(i32) -> Option<T>, field: &str, v: &mut Violations) -> Option<T> {
     if value == 0 {
         return None;
     }
@@ -160,11 +131,7 @@ fn opt_text(s: &str, max: usize, field: &str, v: &mut Violations) -> String {
 }
 
 fn phone(s: &str, field: &str, v: &mut Violations) -> Option<Phone> {
-    if s.trim().is_empty() {
-        None
-    } else {
-        v.check(field, Phone::parse(s))
-    }
+    if s.trim().is_empty() { None } else { v.check(field, Phone::parse(s)) }
 }
 
 pub fn new_site(r: pb::CreateSiteRequest) -> Result<NewSite> {
@@ -202,18 +169,11 @@ pub fn site_key(r: Option<pb::SiteRef>) -> Result<crate::domain::store::SiteKey>
             }
             Ok(SiteKey::Code { org, site })
         }
-        _ => Err(ArchiveError::invalid(
-            "site",
-            "give the site id or its code",
-        )),
+        _ => Err(ArchiveError::invalid("site", "give the site id or its code")),
     }
 }
 
-pub fn unit_address(
-    a: Option<pb::UnitAddress>,
-    prefix: &str,
-    v: &mut Violations,
-) -> Option<UnitAddress> {
+pub fn unit_address(a: Option<pb::UnitAddress>, prefix: &str, v: &mut Violations) -> Option<UnitAddress> {
     match a {
         Some(a) => validate::unit_address(&a.building, &a.unit, a.floor, &a.room, prefix, v),
         None => {
@@ -239,9 +199,7 @@ pub fn family(members: &[pb::FamilyMember], prefix: &str, v: &mut Violations) ->
         .iter()
         .enumerate()
         .map(|(i, m)| FamilyMember {
-            name: v
-                .check(&format!("{prefix}[{i}].name"), validate::name(&m.name))
-                .unwrap_or_default(),
+            name: v.check(&format!("{prefix}[{i}].name"), validate::name(&m.name)).unwrap_or_default(),
             relation: opt_text(&m.relation, 20, &format!("{prefix}[{i}].relation"), v),
             phone: phone(&m.phone, &format!("{prefix}[{i}].phone"), v),
         })
@@ -256,29 +214,15 @@ pub fn customer_data(c: Option<pb::Customer>) -> Result<CustomerData> {
     let site_id = id(c.site_id, "customer.site_id", &mut v);
     let kind = required_enum(c.kind, kind_from, "customer.kind", &mut v);
     let name = v.check("customer.name", validate::name(&c.name));
-    let id_number = if c.id_number.trim().is_empty() {
-        None
-    } else {
-        v.check("customer.id_number", IdNumber::parse(&c.id_number))
-    };
-    let licence = opt_text(
-        &c.business_licence_no,
-        32,
-        "customer.business_licence_no",
-        &mut v,
-    );
-    let birth = v
-        .check(
-            "customer.birth_date",
-            validate::optional_date(&c.birth_date),
-        )
-        .flatten();
+    let id_number =
+        if c.id_number.trim().is_empty() { None } else { v.check("customer.id_number", IdNumber::parse(&c.id_number)) };
+    let licence = opt_text(&c.business_licence_no, 32, "customer.business_licence_no", &mut v);
+    let birth = v.check("customer.birth_date", validate::optional_date(&c.birth_date)).flatten();
     let data = CustomerData {
         site_id: SiteId(site_id),
         kind: kind.unwrap_or(CustomerKind::Person),
         name: name.unwrap_or_default(),
-        gender: optional_enum(c.gender, gender_from, "customer.gender", &mut v)
-            .unwrap_or(Gender::Unspecified),
+        gender: optional_enum(c.gender, gender_from, "customer.gender", &mut v).unwrap_or(Gender::Unspecified),
         phone: phone(&c.phone, "customer.phone", &mut v),
         id_number,
         licence_no: (!licence.is_empty()).then_some(licence),
@@ -287,10 +231,7 @@ pub fn customer_data(c: Option<pb::Customer>) -> Result<CustomerData> {
         ownership: optional_enum(c.ownership, ownership_from, "customer.ownership", &mut v)
             .unwrap_or(Ownership::Unspecified),
         employer: opt_text(&c.employer, 200, "customer.employer", &mut v),
-        emergency_contact: c
-            .emergency_contact
-            .as_ref()
-            .map(|e| emergency(e, "customer.emergency_contact", &mut v)),
+        emergency_contact: c.emergency_contact.as_ref().map(|e| emergency(e, "customer.emergency_contact", &mut v)),
         family: family(&c.family_members, "customer.family_members", &mut v),
         address: opt_text(&c.address, 200, "customer.address", &mut v),
         birth_date: birth,
@@ -314,27 +255,17 @@ pub fn retention(r: Option<pb::Retention>, field: &str, v: &mut Violations) -> O
         Ok(pb::RetentionPolicy::Unspecified) => None,
         Ok(pb::RetentionPolicy::Permanent) => Some(Retention::Permanent),
         Ok(pb::RetentionPolicy::LongTerm) => Some(Retention::LongTerm),
-        Ok(pb::RetentionPolicy::UntilDate) => v
-            .check(
-                &format!("{field}.retain_until"),
-                validate::date(&r.retain_until),
-            )
-            .map(Retention::Until),
+        Ok(pb::RetentionPolicy::UntilDate) => {
+            v.check(&format!("{field}.retain_until"), validate::date(&r.retain_until)).map(Retention::Until)
+        }
         Err(_) => {
-            v.add(
-                format!("{field}.policy"),
-                format!("{} is not a known value", r.policy),
-            );
+            v.add(format!("{field}.policy"), format!("{} is not a known value", r.policy));
             None
         }
     }
 }
 
-pub fn parties(
-    list: &[pb::PartyInput],
-    prefix: &str,
-    v: &mut Violations,
-) -> Vec<(CustomerId, PartyRole)> {
+pub fn parties(list: &[pb::PartyInput], prefix: &str, v: &mut Violations) -> Vec<(CustomerId, PartyRole)> {
     list.iter()
         .enumerate()
         .filter_map(|(i, p)| {
@@ -349,9 +280,7 @@ pub fn new_dossier(r: pb::CreateDossierRequest) -> Result<NewDossier> {
     let mut v = Violations::new();
     let site = id(r.site_id, "site_id", &mut v);
     let unit = match r.unit {
-        Some(pb::create_dossier_request::Unit::UnitId(u)) if u > 0 => {
-            Some(UnitRef::Id(UnitId(u as i64)))
-        }
+        Some(pb::create_dossier_request::Unit::UnitId(u)) if u > 0 => Some(UnitRef::Id(UnitId(u as i64))),
         Some(pb::create_dossier_request::Unit::UnitAddress(a)) => {
             unit_address(Some(a), "unit_address.", &mut v).map(UnitRef::Address)
         }
@@ -366,13 +295,9 @@ pub fn new_dossier(r: pb::CreateDossierRequest) -> Result<NewDossier> {
     let retention = retention(r.retention, "retention", &mut v);
     let location = location(r.location, "location", &mut v);
     let notes = opt_text(&r.notes, 2000, "notes", &mut v);
-    let request_id = v
-        .check("request_id", validate::request_id(&r.request_id))
-        .flatten();
+    let request_id = v.check("request_id", validate::request_id(&r.request_id)).flatten();
     v.into_result()?;
-    let (Some(unit), Some(class)) = (unit, class) else {
-        unreachable_violation()?
-    };
+    let (Some(unit), Some(class)) = (unit, class) else { unreachable_violation()? };
     Ok(NewDossier {
         site_id: SiteId(site),
         unit,
@@ -395,28 +320,16 @@ pub fn dossier_patch(r: &pb::UpdateDossierRequest) -> Result<DossierPatch> {
     let mut v = Violations::new();
     let p = r.patch.clone().unwrap_or_default();
     let mut out = DossierPatch::default();
-    let paths = r
-        .update_mask
-        .as_ref()
-        .map(|m| m.paths.clone())
-        .unwrap_or_default();
+    let paths = r.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
     if paths.is_empty() {
         v.add("update_mask", "name at least one field to change");
     }
     let loc = location(p.location.clone(), "patch.location", &mut v);
     for (i, path) in paths.iter().enumerate() {
         match path.as_str() {
-            "dossier_class" => {
-                out.class =
-                    required_enum(p.dossier_class, class_from, "patch.dossier_class", &mut v)
-            }
+            "dossier_class" => out.class = required_enum(p.dossier_class, class_from, "patch.dossier_class", &mut v),
             "security_level" => {
-                out.security = required_enum(
-                    p.security_level,
-                    security_from,
-                    "patch.security_level",
-                    &mut v,
-                )
+                out.security = required_enum(p.security_level, security_from, "patch.security_level", &mut v)
             }
             "retention" => {
                 out.retention = retention(p.retention.clone(), "patch.retention", &mut v);
@@ -433,10 +346,7 @@ pub fn dossier_patch(r: &pb::UpdateDossierRequest) -> Result<DossierPatch> {
             "location.box" => out.box_no = Some(loc.box_no.clone()),
             "location.position" => out.position = Some(loc.position.clone()),
             "notes" => out.notes = Some(opt_text(&p.notes, 2000, "patch.notes", &mut v)),
-            other => v.add(
-                format!("update_mask.paths[{i}]"),
-                format!("{other:?} cannot be updated"),
-            ),
+            other => v.add(format!("update_mask.paths[{i}]"), format!("{other:?} cannot be updated")),
         }
     }
     v.into_result()?;
@@ -453,18 +363,9 @@ pub fn change(r: &pb::RecordChangeRequest) -> Result<Change> {
                 let r = Phone::parse(p);
                 v.check("contact.phone", r)
             }),
-            emergency_contact: c
-                .emergency_contact
-                .as_ref()
-                .map(|e| emergency(e, "contact.emergency_contact", &mut v)),
-            employer: c
-                .employer
-                .as_deref()
-                .map(|e| opt_text(e, 200, "contact.employer", &mut v)),
-            address: c
-                .address
-                .as_deref()
-                .map(|a| opt_text(a, 200, "contact.address", &mut v)),
+            emergency_contact: c.emergency_contact.as_ref().map(|e| emergency(e, "contact.emergency_contact", &mut v)),
+            employer: c.employer.as_deref().map(|e| opt_text(e, 200, "contact.employer", &mut v)),
+            address: c.address.as_deref().map(|a| opt_text(a, 200, "contact.address", &mut v)),
         })),
         Some(C::Occupant(o)) => Some(Change::Occupant {
             moved_in: parties(&o.moved_in, "occupant.moved_in", &mut v),
@@ -492,15 +393,9 @@ pub fn new_document(r: pb::RegisterDocumentRequest, today: NaiveDate) -> Result<
     let mut v = Violations::new();
     let dossier = id(r.dossier_id, "dossier_id", &mut v);
     let title = opt_text(&r.title, 200, "title", &mut v);
-    let status = optional_enum(r.status, doc_status_from, "status", &mut v)
-        .unwrap_or(DocumentStatus::Received);
-    let received = v
-        .check("received_on", validate::optional_date(&r.received_on))
-        .flatten()
-        .unwrap_or(today);
-    let request_id = v
-        .check("request_id", validate::request_id(&r.request_id))
-        .flatten();
+    let status = optional_enum(r.status, doc_status_from, "status", &mut v).unwrap_or(DocumentStatus::Received);
+    let received = v.check("received_on", validate::optional_date(&r.received_on)).flatten().unwrap_or(today);
+    let request_id = v.check("request_id", validate::request_id(&r.request_id)).flatten();
     if r.fields.len() > 200 {
         v.add("fields", "at most 200 fields");
     }
@@ -517,20 +412,12 @@ pub fn new_document(r: pb::RegisterDocumentRequest, today: NaiveDate) -> Result<
                 Ok(pb::Validation::Invalid) => "invalid",
                 Ok(_) => "unchecked",
                 Err(_) => {
-                    v.add(
-                        format!("fields[{i}].validation"),
-                        format!("{} is not a known value", f.validation),
-                    );
+                    v.add(format!("fields[{i}].validation"), format!("{} is not a known value", f.validation));
                     "unchecked"
                 }
             }
             .into(),
-            message: opt_text(
-                &f.validation_message,
-                500,
-                &format!("fields[{i}].validation_message"),
-                &mut v,
-            ),
+            message: opt_text(&f.validation_message, 500, &format!("fields[{i}].validation_message"), &mut v),
         })
         .collect();
     v.into_result()?;
@@ -592,16 +479,7 @@ pub fn customer_pb(c: Customer, reveal: bool) -> pb::Customer {
         name: d.name,
         gender: gender_to(d.gender) as i32,
         phone: phone_pb(&d.phone, reveal),
-        id_number: d
-            .id_number
-            .map(|i| {
-                if reveal {
-                    i.as_str().to_string()
-                } else {
-                    i.masked()
-                }
-            })
-            .unwrap_or_default(),
+        id_number: d.id_number.map(|i| if reveal { i.as_str().to_string() } else { i.masked() }).unwrap_or_default(),
         business_licence_no: d.licence_no.unwrap_or_default(),
         residency: residency_to(d.residency) as i32,
         ownership: ownership_to(d.ownership) as i32,
@@ -614,20 +492,14 @@ pub fn customer_pb(c: Customer, reveal: bool) -> pb::Customer {
         family_members: d
             .family
             .into_iter()
-            .map(|m| pb::FamilyMember {
-                name: m.name,
-                relation: m.relation,
-                phone: phone_pb(&m.phone, reveal),
-            })
+            .map(|m| pb::FamilyMember { name: m.name, relation: m.relation, phone: phone_pb(&m.phone, reveal) })
             .collect(),
         address: d.address,
         // A birth date is as identifying as the ID number it comes from.
         birth_date: if reveal {
             date_str(d.birth_date)
         } else {
-            d.birth_date
-                .map(|b| format!("{}-**-**", chrono::Datelike::year(&b)))
-                .unwrap_or_default()
+            d.birth_date.map(|b| format!("{}-**-**", chrono::Datelike::year(&b))).unwrap_or_default()
         },
         masked: !reveal,
         created_at: timestamp(c.created_at),
@@ -636,27 +508,20 @@ pub fn customer_pb(c: Customer, reveal: bool) -> pb::Customer {
 }
 
 fn location_pb(l: Location) -> pb::Location {
-    pb::Location {
-        cabinet: l.cabinet,
-        r#box: l.box_no,
-        position: l.position,
-    }
+    pb::Location { cabinet: l.cabinet, r#box: l.box_no, position: l.position }
 }
 
 pub fn retention_pb(r: Retention) -> pb::Retention {
     match r {
-        Retention::Permanent => pb::Retention {
-            policy: pb::RetentionPolicy::Permanent as i32,
-            retain_until: String::new(),
-        },
-        Retention::LongTerm => pb::Retention {
-            policy: pb::RetentionPolicy::LongTerm as i32,
-            retain_until: String::new(),
-        },
-        Retention::Until(d) => pb::Retention {
-            policy: pb::RetentionPolicy::UntilDate as i32,
-            retain_until: d.to_string(),
-        },
+        Retention::Permanent => {
+            pb::Retention { policy: pb::RetentionPolicy::Permanent as i32, retain_until: String::new() }
+        }
+        Retention::LongTerm => {
+            pb::Retention { policy: pb::RetentionPolicy::LongTerm as i32, retain_until: String::new() }
+        }
+        Retention::Until(d) => {
+            pb::Retention { policy: pb::RetentionPolicy::UntilDate as i32, retain_until: d.to_string() }
+        }
     }
 }
 
@@ -724,11 +589,7 @@ pub fn document_pb(d: Document, type_name: &str, reveal: bool) -> pb::Document {
             .fields
             .into_iter()
             .map(|f| pb::ExtractedField {
-                value: if f.is_private() && !reveal {
-                    mask_value(&f.key, &f.value)
-                } else {
-                    f.value.clone()
-                },
+                value: if f.is_private() && !reveal { mask_value(&f.key, &f.value) } else { f.value.clone() },
                 key: f.key,
                 confidence: f.confidence,
                 validation: match f.validation.as_str() {
@@ -769,10 +630,7 @@ pub fn completeness_pb(c: Completeness) -> pb::Completeness {
             .map(|i| pb::ChecklistItem {
                 present: !i.present.is_empty(),
                 document_ids: i.present.iter().map(|d| d.0 as u64).collect(),
-                required_because: i
-                    .because
-                    .map(|b| b.describe().to_string())
-                    .unwrap_or_default(),
+                required_because: i.because.map(|b| b.describe().to_string()).unwrap_or_default(),
                 document_type: i.doc_type,
                 name: i.name,
             })
@@ -787,31 +645,13 @@ mod tests {
 
     #[test]
     fn page_tokens_round_trip_and_reject_forgeries() {
-        let p = Page::<()> {
-            items: vec![],
-            next_after: Some(42),
-        };
+        let p = Page::<()> { items: vec![], next_after: Some(42) };
         let mut v = Violations::new();
-        let r = page(
-            Some(pb::PageRequest {
-                page_size: 10,
-                page_token: next_token(&p),
-            }),
-            &mut v,
-        );
+        let r = page(Some(pb::PageRequest { page_size: 10, page_token: next_token(&p) }), &mut v);
         assert_eq!((r.size, r.after), (10, Some(42)));
-        page(
-            Some(pb::PageRequest {
-                page_size: 9999,
-                page_token: "garbage".into(),
-            }),
-            &mut v,
-        );
+        page(Some(pb::PageRequest { page_size: 9999, page_token: "garbage".into() }), &mut v);
         let e = v.into_result().unwrap_err().to_string();
-        assert!(
-            e.contains("page.page_size") && e.contains("page.page_token"),
-            "{e}"
-        );
+        assert!(e.contains("page.page_size") && e.contains("page.page_token"), "{e}");
     }
 
     #[test]
@@ -825,26 +665,14 @@ mod tests {
             birth_date: "1949-13-01".into(),
             ..Default::default()
         };
-        let Err(ArchiveError::InvalidArgument(v)) = customer_data(Some(c)) else {
-            panic!()
-        };
+        let Err(ArchiveError::InvalidArgument(v)) = customer_data(Some(c)) else { panic!() };
         let fields: Vec<&str> = v.iter().map(|x| x.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            vec![
-                "customer.id_number",
-                "customer.birth_date",
-                "customer.phone"
-            ]
-        );
+        assert_eq!(fields, vec!["customer.id_number", "customer.birth_date", "customer.phone"]);
     }
 
     #[test]
     fn masks_private_fields() {
-        assert_eq!(
-            mask_value("id_number", "11010519491231002X"),
-            "110105********002X"
-        );
+        assert_eq!(mask_value("id_number", "11010519491231002X"), "110105********002X");
         assert_eq!(mask_value("phone", "13812345678"), "138****5678");
         assert_eq!(mask_value("id_number", "1101O519491231"), "11**********31");
     }

@@ -26,10 +26,7 @@ impl DocumentService for DocumentApi {
     ) -> Result<Response<pb::Document>, Status> {
         let who = caller(&req)?;
         who.require_write()?;
-        let new = wire(convert::new_document(
-            req.into_inner(),
-            chrono::Local::now().date_naive(),
-        ))?;
+        let new = wire(convert::new_document(req.into_inner(), chrono::Local::now().date_naive()))?;
         let d = wire(self.0.register_document(new, &who.name).await)?;
         Ok(Response::new(self.pb(d, false)))
     }
@@ -53,19 +50,13 @@ impl DocumentService for DocumentApi {
         }))
     }
 
-    async fn get_document(
-        &self,
-        req: Request<pb::GetDocumentRequest>,
-    ) -> Result<Response<pb::Document>, Status> {
+    async fn get_document(&self, req: Request<pb::GetDocumentRequest>) -> Result<Response<pb::Document>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
         let reveal = who.reveal(r.reveal_private)?;
         let mut v = Violations::new();
         let did = id(r.id, "id", &mut v);
         wire(v.into_result())?;
-        Ok(Response::new(self.pb(
-            wire(self.0.get_document(DocumentId(did)).await)?,
-            reveal,
-        )))
+        Ok(Response::new(self.pb(wire(self.0.get_document(DocumentId(did)).await)?, reveal)))
     }
 }

@@ -28,22 +28,13 @@ fn query(r: &pb::SearchDossiersRequest) -> crate::domain::Result<DossierQuery> {
         unit: filter(&r.unit, 16, "unit", &mut v),
         room: filter(&r.room, 16, "room", &mut v),
         name: filter(&r.customer_name, 100, "customer_name", &mut v),
-        phone: if r.phone.trim().is_empty() {
-            None
-        } else {
-            v.check("phone", Phone::parse(&r.phone))
-        },
+        phone: if r.phone.trim().is_empty() { None } else { v.check("phone", Phone::parse(&r.phone)) },
         id_number: if r.id_number.trim().is_empty() {
             None
         } else {
             v.check("id_number", IdNumber::parse(&r.id_number))
         },
-        class: optional_enum(
-            r.dossier_class,
-            convert::class_from,
-            "dossier_class",
-            &mut v,
-        ),
+        class: optional_enum(r.dossier_class, convert::class_from, "dossier_class", &mut v),
         status: optional_enum(r.status, convert::status_from, "status", &mut v),
         incomplete: None,
         page: convert::page(r.page.clone(), &mut v),
@@ -54,10 +45,7 @@ fn query(r: &pb::SearchDossiersRequest) -> crate::domain::Result<DossierQuery> {
 
 #[tonic::async_trait]
 impl DossierService for DossierApi {
-    async fn create_dossier(
-        &self,
-        req: Request<pb::CreateDossierRequest>,
-    ) -> Result<Response<pb::Dossier>, Status> {
+    async fn create_dossier(&self, req: Request<pb::CreateDossierRequest>) -> Result<Response<pb::Dossier>, Status> {
         let who = caller(&req)?;
         who.require_write()?;
         let new = wire(convert::new_dossier(req.into_inner()))?;
@@ -66,35 +54,23 @@ impl DossierService for DossierApi {
         Ok(Response::new(convert::dossier_pb(d, false)))
     }
 
-    async fn get_dossier(
-        &self,
-        req: Request<pb::GetDossierRequest>,
-    ) -> Result<Response<pb::Dossier>, Status> {
+    async fn get_dossier(&self, req: Request<pb::GetDossierRequest>) -> Result<Response<pb::Dossier>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
         let reveal = who.reveal(r.reveal_private)?;
         let key = match r.key {
-            Some(pb::get_dossier_request::Key::Id(i)) if i > 0 => {
-                DossierKey::Id(DossierId(i as i64))
-            }
+            Some(pb::get_dossier_request::Key::Id(i)) if i > 0 => DossierKey::Id(DossierId(i as i64)),
             Some(pb::get_dossier_request::Key::ArchiveNumber(n)) if !n.trim().is_empty() => {
-                DossierKey::Number(
-                    crate::domain::text::to_half_width(n.trim()).to_ascii_uppercase(),
-                )
+                DossierKey::Number(crate::domain::text::to_half_width(n.trim()).to_ascii_uppercase())
             }
             _ => {
-                return Err(super::status::to_status(
-                    crate::domain::ArchiveError::invalid(
-                        "key",
-                        "give the dossier id or archive number",
-                    ),
-                ));
+                return Err(super::status::to_status(crate::domain::ArchiveError::invalid(
+                    "key",
+                    "give the dossier id or archive number",
+                )));
             }
         };
-        Ok(Response::new(convert::dossier_pb(
-            wire(self.0.get_dossier(&key).await)?,
-            reveal,
-        )))
+        Ok(Response::new(convert::dossier_pb(wire(self.0.get_dossier(&key).await)?, reveal)))
     }
 
     async fn search_dossiers(
@@ -108,19 +84,12 @@ impl DossierService for DossierApi {
         let p = wire(self.0.search_dossiers(q, r.incomplete_only).await)?;
         let next_page_token = convert::next_token(&p);
         Ok(Response::new(pb::SearchDossiersResponse {
-            dossiers: p
-                .items
-                .into_iter()
-                .map(|d| convert::dossier_pb(d, reveal))
-                .collect(),
+            dossiers: p.items.into_iter().map(|d| convert::dossier_pb(d, reveal)).collect(),
             next_page_token,
         }))
     }
 
-    async fn update_dossier(
-        &self,
-        req: Request<pb::UpdateDossierRequest>,
-    ) -> Result<Response<pb::Dossier>, Status> {
+    async fn update_dossier(&self, req: Request<pb::UpdateDossierRequest>) -> Result<Response<pb::Dossier>, Status> {
         let who = caller(&req)?;
         who.require_write()?;
         let r = req.into_inner();
@@ -131,18 +100,11 @@ impl DossierService for DossierApi {
         let patch = convert::dossier_patch(&r);
         wire(v.into_result())?;
         let patch = wire(patch)?;
-        let d = wire(
-            self.0
-                .update_dossier(DossierId(did), expected, patch, &reason, &who.name)
-                .await,
-        )?;
+        let d = wire(self.0.update_dossier(DossierId(did), expected, patch, &reason, &who.name).await)?;
         Ok(Response::new(convert::dossier_pb(d, false)))
     }
 
-    async fn record_change(
-        &self,
-        req: Request<pb::RecordChangeRequest>,
-    ) -> Result<Response<pb::Dossier>, Status> {
+    async fn record_change(&self, req: Request<pb::RecordChangeRequest>) -> Result<Response<pb::Dossier>, Status> {
         let who = caller(&req)?;
         who.require_write()?;
         let r = req.into_inner();
@@ -152,11 +114,7 @@ impl DossierService for DossierApi {
         let reason = v.check("reason", clean(&r.reason, 500)).unwrap_or_default();
         let change = convert::change(&r);
         wire(v.into_result())?;
-        let d = wire(
-            self.0
-                .record_change(DossierId(did), expected, wire(change)?, &reason, &who.name)
-                .await,
-        )?;
+        let d = wire(self.0.record_change(DossierId(did), expected, wire(change)?, &reason, &who.name).await)?;
         Ok(Response::new(convert::dossier_pb(d, false)))
     }
 
@@ -177,27 +135,11 @@ impl DossierService for DossierApi {
             .map(|(i, c)| CustomerId(id(*c, &format!("new_owner_ids[{i}]"), &mut v)))
             .collect();
         let reason = v.check("reason", clean(&r.reason, 500)).unwrap_or_default();
-        let eff = v
-            .check("effective_date", validate::optional_date(&r.effective_date))
-            .flatten();
-        let location = r
-            .location
-            .clone()
-            .map(|l| convert::location(Some(l), "location", &mut v));
+        let eff = v.check("effective_date", validate::optional_date(&r.effective_date)).flatten();
+        let location = r.location.clone().map(|l| convert::location(Some(l), "location", &mut v));
         wire(v.into_result())?;
-        let (prev, cur) = wire(
-            self.0
-                .transfer(
-                    DossierId(did),
-                    expected,
-                    owners,
-                    &reason,
-                    eff,
-                    location,
-                    &who.name,
-                )
-                .await,
-        )?;
+        let (prev, cur) =
+            wire(self.0.transfer(DossierId(did), expected, owners, &reason, eff, location, &who.name).await)?;
         tracing::info!(previous = %prev.archive_number, current = %cur.archive_number, "ownership transferred");
         Ok(Response::new(pb::TransferOwnershipResponse {
             previous: Some(convert::dossier_pb(prev, false)),
@@ -213,9 +155,7 @@ impl DossierService for DossierApi {
         let mut v = Violations::new();
         let did = id(req.into_inner().dossier_id, "dossier_id", &mut v);
         wire(v.into_result())?;
-        Ok(Response::new(convert::completeness_pb(wire(
-            self.0.completeness(DossierId(did)).await,
-        )?)))
+        Ok(Response::new(convert::completeness_pb(wire(self.0.completeness(DossierId(did)).await)?)))
     }
 
     async fn list_history(

@@ -16,10 +16,7 @@ pub struct CustomerApi(pub Archive);
 
 #[tonic::async_trait]
 impl SiteService for SiteApi {
-    async fn create_site(
-        &self,
-        req: Request<pb::CreateSiteRequest>,
-    ) -> Result<Response<pb::Site>, Status> {
+    async fn create_site(&self, req: Request<pb::CreateSiteRequest>) -> Result<Response<pb::Site>, Status> {
         caller(&req)?.require_write()?;
         let new = wire(convert::new_site(req.into_inner()))?;
         let site = wire(self.0.create_site(new).await)?;
@@ -27,63 +24,38 @@ impl SiteService for SiteApi {
         Ok(Response::new(convert::site_pb(site)))
     }
 
-    async fn get_site(
-        &self,
-        req: Request<pb::GetSiteRequest>,
-    ) -> Result<Response<pb::Site>, Status> {
+    async fn get_site(&self, req: Request<pb::GetSiteRequest>) -> Result<Response<pb::Site>, Status> {
         caller(&req)?;
         let key = wire(convert::site_key(req.into_inner().site))?;
-        Ok(Response::new(convert::site_pb(wire(
-            self.0.get_site(&key).await,
-        )?)))
+        Ok(Response::new(convert::site_pb(wire(self.0.get_site(&key).await)?)))
     }
 
-    async fn list_sites(
-        &self,
-        req: Request<pb::ListSitesRequest>,
-    ) -> Result<Response<pb::ListSitesResponse>, Status> {
+    async fn list_sites(&self, req: Request<pb::ListSitesRequest>) -> Result<Response<pb::ListSitesResponse>, Status> {
         caller(&req)?;
         let sites = wire(self.0.list_sites().await)?;
-        Ok(Response::new(pb::ListSitesResponse {
-            sites: sites.into_iter().map(convert::site_pb).collect(),
-        }))
+        Ok(Response::new(pb::ListSitesResponse { sites: sites.into_iter().map(convert::site_pb).collect() }))
     }
 
-    async fn create_unit(
-        &self,
-        req: Request<pb::CreateUnitRequest>,
-    ) -> Result<Response<pb::PropertyUnit>, Status> {
+    async fn create_unit(&self, req: Request<pb::CreateUnitRequest>) -> Result<Response<pb::PropertyUnit>, Status> {
         caller(&req)?.require_write()?;
         let r = req.into_inner();
         let mut v = Violations::new();
         let site = id(r.site_id, "site_id", &mut v);
         let addr = convert::unit_address(r.address, "address.", &mut v);
         wire(v.into_result())?;
-        let unit = wire(
-            self.0
-                .create_unit(SiteId(site), addr.unwrap_or_else(|| unreachable_address()))
-                .await,
-        )?;
+        let unit = wire(self.0.create_unit(SiteId(site), addr.unwrap_or_else(|| unreachable_address())).await)?;
         Ok(Response::new(convert::unit_pb(unit)))
     }
 
-    async fn get_unit(
-        &self,
-        req: Request<pb::GetUnitRequest>,
-    ) -> Result<Response<pb::PropertyUnit>, Status> {
+    async fn get_unit(&self, req: Request<pb::GetUnitRequest>) -> Result<Response<pb::PropertyUnit>, Status> {
         caller(&req)?;
         let mut v = Violations::new();
         let unit = id(req.into_inner().id, "id", &mut v);
         wire(v.into_result())?;
-        Ok(Response::new(convert::unit_pb(wire(
-            self.0.get_unit(UnitId(unit)).await,
-        )?)))
+        Ok(Response::new(convert::unit_pb(wire(self.0.get_unit(UnitId(unit)).await)?)))
     }
 
-    async fn list_units(
-        &self,
-        req: Request<pb::ListUnitsRequest>,
-    ) -> Result<Response<pb::ListUnitsResponse>, Status> {
+    async fn list_units(&self, req: Request<pb::ListUnitsRequest>) -> Result<Response<pb::ListUnitsResponse>, Status> {
         caller(&req)?;
         let r = req.into_inner();
         let mut v = Violations::new();
@@ -92,11 +64,7 @@ impl SiteService for SiteApi {
         let building = v.check("building", clean(&r.building, 16));
         wire(v.into_result())?;
         let building = building.filter(|b| !b.is_empty());
-        let p = wire(
-            self.0
-                .list_units(SiteId(site), building.as_deref(), page)
-                .await,
-        )?;
+        let p = wire(self.0.list_units(SiteId(site), building.as_deref(), page).await)?;
         let next_page_token = convert::next_token(&p);
         Ok(Response::new(pb::ListUnitsResponse {
             units: p.items.into_iter().map(convert::unit_pb).collect(),
@@ -108,35 +76,24 @@ impl SiteService for SiteApi {
 /// `unit_address` returns None only after recording a violation, which
 /// `into_result` has already turned into an error.
 fn unreachable_address() -> crate::domain::model::UnitAddress {
-    crate::domain::model::UnitAddress {
-        building: String::new(),
-        unit: String::new(),
-        floor: 0,
-        room: String::new(),
-    }
+    crate::domain::model::UnitAddress { building: String::new(), unit: String::new(), floor: 0, room: String::new() }
 }
 
 #[tonic::async_trait]
 impl CustomerService for CustomerApi {
-    async fn create_customer(
-        &self,
-        req: Request<pb::CreateCustomerRequest>,
-    ) -> Result<Response<pb::Customer>, Status> {
-        let who = caller(&req)?;
-        who.require_write()?;
+    async fn create_customer(&self, req: Request<pb::CreateCustomerRequest>) -> Result<Response<pb::Customer>, Status> {
+        caller(&req)?.require_write()?;
         let r = req.into_inner();
         let data = convert::customer_data(r.customer);
         let rid = crate::domain::validate::request_id(&r.request_id)
             .map_err(|e| crate::domain::ArchiveError::invalid("request_id", e));
         let (data, rid) = (wire(data)?, wire(rid)?);
         let c = wire(self.0.create_customer(data, rid).await)?;
-        Ok(Response::new(convert::customer_pb(c, who.may_reveal)))
+        // Masked like every response; GetCustomer with reveal_private unmasks.
+        Ok(Response::new(convert::customer_pb(c, false)))
     }
 
-    async fn get_customer(
-        &self,
-        req: Request<pb::GetCustomerRequest>,
-    ) -> Result<Response<pb::Customer>, Status> {
+    async fn get_customer(&self, req: Request<pb::GetCustomerRequest>) -> Result<Response<pb::Customer>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
         let reveal = who.reveal(r.reveal_private)?;

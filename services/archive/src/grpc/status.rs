@@ -44,10 +44,7 @@ mod tests {
 
     #[test]
     fn invalid_arguments_carry_field_violations() {
-        let s = to_status(ArchiveError::invalid(
-            "customer.id_number",
-            "bad check character",
-        ));
+        let s = to_status(ArchiveError::invalid("customer.id_number", "bad check character"));
         assert_eq!(s.code(), Code::InvalidArgument);
         let br = s.get_details_bad_request().expect("bad request details");
         assert_eq!(br.field_violations[0].field, "customer.id_number");
@@ -56,22 +53,10 @@ mod tests {
 
     #[test]
     fn internal_causes_are_not_sent() {
-        let s = to_status(ArchiveError::internal(std::io::Error::other(
-            "password=hunter2",
-        )));
+        let s = to_status(ArchiveError::internal(std::io::Error::other("password=hunter2")));
         assert_eq!(s.code(), Code::Internal);
         assert!(!s.message().contains("hunter2"));
-        assert_eq!(
-            to_status(ArchiveError::VersionConflict {
-                expected: 1,
-                current: 2
-            })
-            .code(),
-            Code::Aborted
-        );
-        assert_eq!(
-            to_status(ArchiveError::not_found("dossier", 5)).code(),
-            Code::NotFound
-        );
+        assert_eq!(to_status(ArchiveError::VersionConflict { expected: 1, current: 2 }).code(), Code::Aborted);
+        assert_eq!(to_status(ArchiveError::not_found("dossier", 5)).code(), Code::NotFound);
     }
 }

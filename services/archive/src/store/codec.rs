@@ -18,9 +18,7 @@ const PRIVATE: &str = "customers.private";
 const FIELDS: &str = "documents.fields";
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> ArchiveError {
-    ArchiveError::internal(std::io::Error::other(format!(
-        "stored {what} is unreadable: {detail}"
-    )))
+    ArchiveError::internal(std::io::Error::other(format!("stored {what} is unreadable: {detail}")))
 }
 
 /// The sealed part of a customer row.
@@ -47,20 +45,12 @@ pub fn unit_from(m: unit::Model) -> Unit {
     Unit {
         id: UnitId(m.id),
         site_id: SiteId(m.site_id),
-        address: UnitAddress {
-            building: m.building,
-            unit: m.unit,
-            floor: m.floor,
-            room: m.room,
-        },
+        address: UnitAddress { building: m.building, unit: m.unit, floor: m.floor, room: m.room },
     }
 }
 
 pub fn seal_phone(c: &Crypto, p: &Phone) -> (Vec<u8>, Vec<u8>) {
-    (
-        c.seal_str(PHONE, p.as_str()),
-        c.blind_index(PHONE, p.as_str()),
-    )
+    (c.seal_str(PHONE, p.as_str()), c.blind_index(PHONE, p.as_str()))
 }
 
 pub fn seal_private(
@@ -69,15 +59,8 @@ pub fn seal_private(
     family: &[FamilyMember],
     birth: Option<NaiveDate>,
 ) -> Vec<u8> {
-    let blob = PrivateBlob {
-        emergency_contact: ec.clone(),
-        family: family.to_vec(),
-        birth_date: birth,
-    };
-    c.seal(
-        PRIVATE,
-        &serde_json::to_vec(&blob).expect("plain data serialises"),
-    )
+    let blob = PrivateBlob { emergency_contact: ec.clone(), family: family.to_vec(), birth_date: birth };
+    c.seal(PRIVATE, &serde_json::to_vec(&blob).expect("plain data serialises"))
 }
 
 pub fn customer_active(
@@ -87,14 +70,8 @@ pub fn customer_active(
     now: chrono::DateTime<chrono::Utc>,
 ) -> customer::ActiveModel {
     let (phone_enc, phone_idx) = d.phone.as_ref().map(|p| seal_phone(c, p)).unzip();
-    let id_enc = d
-        .id_number
-        .as_ref()
-        .map(|i| c.seal_str(ID_NUMBER, i.as_str()));
-    let id_idx = d
-        .id_number
-        .as_ref()
-        .map(|i| c.blind_index(ID_NUMBER, i.as_str()));
+    let id_enc = d.id_number.as_ref().map(|i| c.seal_str(ID_NUMBER, i.as_str()));
+    let id_idx = d.id_number.as_ref().map(|i| c.blind_index(ID_NUMBER, i.as_str()));
     customer::ActiveModel {
         id: NotSet,
         site_id: Set(d.site_id.0),
@@ -110,12 +87,7 @@ pub fn customer_active(
         ownership: Set(d.ownership.as_str().into()),
         employer: Set(d.employer.clone()),
         address: Set(d.address.clone()),
-        private_enc: Set(seal_private(
-            c,
-            &d.emergency_contact,
-            &d.family,
-            d.birth_date,
-        )),
+        private_enc: Set(seal_private(c, &d.emergency_contact, &d.family, d.birth_date)),
         request_id: Set(request_id),
         created_at: Set(now),
         updated_at: Set(now),
@@ -125,8 +97,7 @@ pub fn customer_active(
 pub fn customer_from(c: &Crypto, m: customer::Model) -> Result<Customer> {
     let phone = match &m.phone_enc {
         Some(b) => Some(
-            Phone::parse(&c.open_str(PHONE, b).map_err(ArchiveError::internal)?)
-                .map_err(|e| corrupt("phone", e))?,
+            Phone::parse(&c.open_str(PHONE, b).map_err(ArchiveError::internal)?).map_err(|e| corrupt("phone", e))?,
         ),
         None => None,
     };
@@ -137,11 +108,9 @@ pub fn customer_from(c: &Crypto, m: customer::Model) -> Result<Customer> {
         ),
         None => None,
     };
-    let private: PrivateBlob = serde_json::from_slice(
-        &c.open(PRIVATE, &m.private_enc)
-            .map_err(ArchiveError::internal)?,
-    )
-    .map_err(|e| corrupt("customer details", e))?;
+    let private: PrivateBlob =
+        serde_json::from_slice(&c.open(PRIVATE, &m.private_enc).map_err(ArchiveError::internal)?)
+            .map_err(|e| corrupt("customer details", e))?;
     Ok(Customer {
         id: CustomerId(m.id),
         data: CustomerData {
@@ -173,17 +142,11 @@ pub fn dossier_from(m: dossier::Model, unit: Unit, parties: Vec<Party>) -> Resul
         site_id: SiteId(m.site_id),
         unit,
         class: DossierClass::parse(&m.class).ok_or_else(|| corrupt("dossier class", &m.class))?,
-        status: DossierStatus::parse(&m.status)
-            .ok_or_else(|| corrupt("dossier status", &m.status))?,
-        security: SecurityLevel::parse(&m.security)
-            .ok_or_else(|| corrupt("security level", &m.security))?,
+        status: DossierStatus::parse(&m.status).ok_or_else(|| corrupt("dossier status", &m.status))?,
+        security: SecurityLevel::parse(&m.security).ok_or_else(|| corrupt("security level", &m.security))?,
         retention: Retention::from_parts(&m.retention, m.retain_until)
             .ok_or_else(|| corrupt("retention", &m.retention))?,
-        location: Location {
-            cabinet: m.cabinet,
-            box_no: m.box_no,
-            position: m.position,
-        },
+        location: Location { cabinet: m.cabinet, box_no: m.box_no, position: m.position },
         parties,
         predecessor_id: m.predecessor_id.map(DossierId),
         successor_id: m.successor_id.map(DossierId),
@@ -195,26 +158,20 @@ pub fn dossier_from(m: dossier::Model, unit: Unit, parties: Vec<Party>) -> Resul
 }
 
 pub fn seal_fields(c: &Crypto, fields: &[ExtractedField]) -> Vec<u8> {
-    c.seal(
-        FIELDS,
-        &serde_json::to_vec(fields).expect("plain data serialises"),
-    )
+    c.seal(FIELDS, &serde_json::to_vec(fields).expect("plain data serialises"))
 }
 
 pub fn document_from(c: &Crypto, m: document::Model) -> Result<Document> {
-    let fields: Vec<ExtractedField> = serde_json::from_slice(
-        &c.open(FIELDS, &m.fields_enc)
-            .map_err(ArchiveError::internal)?,
-    )
-    .map_err(|e| corrupt("document fields", e))?;
+    let fields: Vec<ExtractedField> =
+        serde_json::from_slice(&c.open(FIELDS, &m.fields_enc).map_err(ArchiveError::internal)?)
+            .map_err(|e| corrupt("document fields", e))?;
     Ok(Document {
         id: DocumentId(m.id),
         dossier_id: DossierId(m.dossier_id),
         doc_type: m.doc_type,
         title: m.title,
         page_count: m.page_count as u32,
-        status: DocumentStatus::parse(&m.status)
-            .ok_or_else(|| corrupt("document status", &m.status))?,
+        status: DocumentStatus::parse(&m.status).ok_or_else(|| corrupt("document status", &m.status))?,
         fields,
         received_on: m.received_on,
         created_at: m.created_at,

@@ -131,23 +131,11 @@ enum DossierHistory {
     OccurredAt,
 }
 
-fn fk(
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Restrict)
-        .take()
+fn fk(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
+    ForeignKey::create().from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Restrict).take()
 }
 
-fn index(
-    name: &str,
-    table: impl IntoIden,
-    cols: Vec<DynIden>,
-    unique: bool,
-) -> IndexCreateStatement {
+fn index(name: &str, table: impl IntoIden, cols: Vec<DynIden>, unique: bool) -> IndexCreateStatement {
     let mut i = Index::create();
     i.name(name).table(table).if_not_exists();
     for c in cols {
@@ -179,13 +167,7 @@ impl MigrationTrait for M0001Registry {
                 .take(),
         )
         .await?;
-        m.create_index(index(
-            "ux_sites_codes",
-            Sites::Table,
-            cols!(Sites::OrgCode, Sites::SiteCode),
-            true,
-        ))
-        .await?;
+        m.create_index(index("ux_sites_codes", Sites::Table, cols!(Sites::OrgCode, Sites::SiteCode), true)).await?;
 
         m.create_table(
             Table::create()
@@ -197,23 +179,14 @@ impl MigrationTrait for M0001Registry {
                 .col(string_len(Units::Unit, 16))
                 .col(integer(Units::Floor))
                 .col(string_len(Units::Room, 16))
-                .foreign_key(&mut fk(
-                    (Units::Table, Units::SiteId),
-                    (Sites::Table, Sites::Id),
-                ))
+                .foreign_key(&mut fk((Units::Table, Units::SiteId), (Sites::Table, Sites::Id)))
                 .take(),
         )
         .await?;
         m.create_index(index(
             "ux_units_address",
             Units::Table,
-            cols!(
-                Units::SiteId,
-                Units::Building,
-                Units::Unit,
-                Units::Room,
-                Units::Floor
-            ),
+            cols!(Units::SiteId, Units::Building, Units::Unit, Units::Room, Units::Floor),
             true,
         ))
         .await?;
@@ -240,41 +213,14 @@ impl MigrationTrait for M0001Registry {
                 .col(string_len_null(Customers::RequestId, 64))
                 .col(timestamp_with_time_zone(Customers::CreatedAt))
                 .col(timestamp_with_time_zone(Customers::UpdatedAt))
-                .foreign_key(&mut fk(
-                    (Customers::Table, Customers::SiteId),
-                    (Sites::Table, Sites::Id),
-                ))
+                .foreign_key(&mut fk((Customers::Table, Customers::SiteId), (Sites::Table, Sites::Id)))
                 .take(),
         )
         .await?;
-        m.create_index(index(
-            "ix_customers_phone",
-            Customers::Table,
-            cols!(Customers::PhoneIdx),
-            false,
-        ))
-        .await?;
-        m.create_index(index(
-            "ix_customers_id_number",
-            Customers::Table,
-            cols!(Customers::IdNumberIdx),
-            false,
-        ))
-        .await?;
-        m.create_index(index(
-            "ix_customers_site",
-            Customers::Table,
-            cols!(Customers::SiteId),
-            false,
-        ))
-        .await?;
-        m.create_index(index(
-            "ux_customers_request",
-            Customers::Table,
-            cols!(Customers::RequestId),
-            true,
-        ))
-        .await?;
+        m.create_index(index("ix_customers_phone", Customers::Table, cols!(Customers::PhoneIdx), false)).await?;
+        m.create_index(index("ix_customers_id_number", Customers::Table, cols!(Customers::IdNumberIdx), false)).await?;
+        m.create_index(index("ix_customers_site", Customers::Table, cols!(Customers::SiteId), false)).await?;
+        m.create_index(index("ux_customers_request", Customers::Table, cols!(Customers::RequestId), true)).await?;
 
         m.create_table(
             Table::create()
@@ -282,11 +228,7 @@ impl MigrationTrait for M0001Registry {
                 .if_not_exists()
                 .col(string_len(CustomerNameGrams::Gram, 16))
                 .col(big_integer(CustomerNameGrams::CustomerId))
-                .primary_key(
-                    Index::create()
-                        .col(CustomerNameGrams::Gram)
-                        .col(CustomerNameGrams::CustomerId),
-                )
+                .primary_key(Index::create().col(CustomerNameGrams::Gram).col(CustomerNameGrams::CustomerId))
                 .foreign_key(&mut fk(
                     (CustomerNameGrams::Table, CustomerNameGrams::CustomerId),
                     (Customers::Table, Customers::Id),
@@ -319,45 +261,16 @@ impl MigrationTrait for M0001Registry {
                 .col(string_len_null(Dossiers::RequestId, 64))
                 .col(timestamp_with_time_zone(Dossiers::CreatedAt))
                 .col(timestamp_with_time_zone(Dossiers::UpdatedAt))
-                .foreign_key(&mut fk(
-                    (Dossiers::Table, Dossiers::SiteId),
-                    (Sites::Table, Sites::Id),
-                ))
-                .foreign_key(&mut fk(
-                    (Dossiers::Table, Dossiers::UnitId),
-                    (Units::Table, Units::Id),
-                ))
+                .foreign_key(&mut fk((Dossiers::Table, Dossiers::SiteId), (Sites::Table, Sites::Id)))
+                .foreign_key(&mut fk((Dossiers::Table, Dossiers::UnitId), (Units::Table, Units::Id)))
                 .take(),
         )
         .await?;
-        m.create_index(index(
-            "ux_dossiers_number",
-            Dossiers::Table,
-            cols!(Dossiers::ArchiveNumber),
-            true,
-        ))
-        .await?;
-        m.create_index(index(
-            "ux_dossiers_site_seq",
-            Dossiers::Table,
-            cols!(Dossiers::SiteId, Dossiers::Seq),
-            true,
-        ))
-        .await?;
-        m.create_index(index(
-            "ux_dossiers_request",
-            Dossiers::Table,
-            cols!(Dossiers::RequestId),
-            true,
-        ))
-        .await?;
-        m.create_index(index(
-            "ix_dossiers_unit",
-            Dossiers::Table,
-            cols!(Dossiers::UnitId),
-            false,
-        ))
-        .await?;
+        m.create_index(index("ux_dossiers_number", Dossiers::Table, cols!(Dossiers::ArchiveNumber), true)).await?;
+        m.create_index(index("ux_dossiers_site_seq", Dossiers::Table, cols!(Dossiers::SiteId, Dossiers::Seq), true))
+            .await?;
+        m.create_index(index("ux_dossiers_request", Dossiers::Table, cols!(Dossiers::RequestId), true)).await?;
+        m.create_index(index("ix_dossiers_unit", Dossiers::Table, cols!(Dossiers::UnitId), false)).await?;
 
         m.create_table(
             Table::create()
@@ -366,11 +279,7 @@ impl MigrationTrait for M0001Registry {
                 .col(big_integer(DossierParties::DossierId))
                 .col(big_integer(DossierParties::CustomerId))
                 .col(string_len(DossierParties::Role, 16))
-                .primary_key(
-                    Index::create()
-                        .col(DossierParties::DossierId)
-                        .col(DossierParties::CustomerId),
-                )
+                .primary_key(Index::create().col(DossierParties::DossierId).col(DossierParties::CustomerId))
                 .foreign_key(&mut fk(
                     (DossierParties::Table, DossierParties::DossierId),
                     (Dossiers::Table, Dossiers::Id),
@@ -382,13 +291,8 @@ impl MigrationTrait for M0001Registry {
                 .take(),
         )
         .await?;
-        m.create_index(index(
-            "ix_parties_customer",
-            DossierParties::Table,
-            cols!(DossierParties::CustomerId),
-            false,
-        ))
-        .await?;
+        m.create_index(index("ix_parties_customer", DossierParties::Table, cols!(DossierParties::CustomerId), false))
+            .await?;
 
         m.create_table(
             Table::create()
@@ -404,10 +308,7 @@ impl MigrationTrait for M0001Registry {
                 .col(date(Documents::ReceivedOn))
                 .col(string_len_null(Documents::RequestId, 64))
                 .col(timestamp_with_time_zone(Documents::CreatedAt))
-                .foreign_key(&mut fk(
-                    (Documents::Table, Documents::DossierId),
-                    (Dossiers::Table, Dossiers::Id),
-                ))
+                .foreign_key(&mut fk((Documents::Table, Documents::DossierId), (Dossiers::Table, Dossiers::Id)))
                 .take(),
         )
         .await?;
@@ -418,13 +319,7 @@ impl MigrationTrait for M0001Registry {
             false,
         ))
         .await?;
-        m.create_index(index(
-            "ux_documents_request",
-            Documents::Table,
-            cols!(Documents::RequestId),
-            true,
-        ))
-        .await?;
+        m.create_index(index("ux_documents_request", Documents::Table, cols!(Documents::RequestId), true)).await?;
 
         m.create_table(
             Table::create()

@@ -11,9 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
-};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr};
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::Mutex;
 
@@ -68,17 +66,11 @@ impl SqlStore {
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
             });
-        let db = Database::connect(opts)
-            .await
-            .map_err(|e| ArchiveError::Unavailable(describe_connect_error(url, &e)))?;
+        let db =
+            Database::connect(opts).await.map_err(|e| ArchiveError::Unavailable(describe_connect_error(url, &e)))?;
         migration::Migrator::up(&db, None).await.map_err(map_db)?;
-        let write_lock =
-            (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self {
-            db,
-            crypto,
-            write_lock,
-        })
+        let write_lock = (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self { db, crypto, write_lock })
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -95,23 +87,12 @@ impl SqlStore {
 }
 
 async fn create_schema(url: &str, schema: &str) -> Result<(), ArchiveError> {
-    if !schema
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        || schema.is_empty()
-    {
-        return Err(ArchiveError::invalid(
-            "database.schema",
-            "may only hold letters, digits and _",
-        ));
+    if !schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || schema.is_empty() {
+        return Err(ArchiveError::invalid("database.schema", "may only hold letters, digits and _"));
     }
-    let db = Database::connect(url)
-        .await
-        .map_err(|e| ArchiveError::Unavailable(describe_connect_error(url, &e)))?;
+    let db = Database::connect(url).await.map_err(|e| ArchiveError::Unavailable(describe_connect_error(url, &e)))?;
     if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-            .await
-            .map_err(map_db)?;
+        db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).await.map_err(map_db)?;
     }
     let _ = db.close().await;
     Ok(())
@@ -130,8 +111,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 fn describe_connect_error(url: &str, e: &DbErr) -> String {
-    let hint = if matches!(e, DbErr::Conn(sea_orm::RuntimeErr::SqlxError(_)))
-        && e.to_string().contains("PoolTimedOut")
+    let hint = if matches!(e, DbErr::Conn(sea_orm::RuntimeErr::SqlxError(_))) && e.to_string().contains("PoolTimedOut")
     {
         " (is the database server running and reachable?)"
     } else {
@@ -148,13 +128,11 @@ pub(crate) fn map_db(e: DbErr) -> ArchiveError {
         Some(SqlErr::UniqueConstraintViolation(m)) => {
             ArchiveError::AlreadyExists(format!("conflicts with an existing record ({m})"))
         }
-        Some(SqlErr::ForeignKeyConstraintViolation(m)) => ArchiveError::FailedPrecondition(
-            format!("refers to a record that does not exist ({m})"),
-        ),
+        Some(SqlErr::ForeignKeyConstraintViolation(m)) => {
+            ArchiveError::FailedPrecondition(format!("refers to a record that does not exist ({m})"))
+        }
         _ => match e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                ArchiveError::Unavailable(e.to_string())
-            }
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => ArchiveError::Unavailable(e.to_string()),
             other => ArchiveError::internal(other),
         },
     }
@@ -166,10 +144,7 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("sqlite://data/a.db"), "sqlite://data/a.db");
     }
 }

@@ -20,12 +20,7 @@ use crate::domain::store::DossierQuery;
 /// The bigrams of a name, lower-cased, without duplicates; a one-character
 /// name is its own gram.
 pub fn name_grams(name: &str) -> Vec<String> {
-    let chars: Vec<char> = name
-        .trim()
-        .to_lowercase()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
+    let chars: Vec<char> = name.trim().to_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
     let mut out: Vec<String> = if chars.len() < 2 {
         chars.iter().map(|c| c.to_string()).collect()
     } else {
@@ -79,23 +74,21 @@ fn documents_of_type_exist(doc_type: &str) -> Expr {
 
 fn condition_holds(c: ChecklistCondition) -> Expr {
     let mut parties = Query::select();
-    parties.expr(Expr::val(1)).from(party::Entity).and_where(
-        Expr::col((party::Entity, party::Column::DossierId))
-            .equals((dossier::Entity, dossier::Column::Id)),
-    );
+    parties
+        .expr(Expr::val(1))
+        .from(party::Entity)
+        .and_where(Expr::col((party::Entity, party::Column::DossierId)).equals((dossier::Entity, dossier::Column::Id)));
     match c {
         ChecklistCondition::CompanyOwner => {
-            parties
-                .and_where(party::Column::Role.eq(PartyRole::Owner.as_str()))
-                .and_where(
-                    party::Column::CustomerId.in_subquery(
-                        Query::select()
-                            .column(customer::Column::Id)
-                            .from(customer::Entity)
-                            .and_where(customer::Column::Kind.eq(CustomerKind::Company.as_str()))
-                            .to_owned(),
-                    ),
-                );
+            parties.and_where(party::Column::Role.eq(PartyRole::Owner.as_str())).and_where(
+                party::Column::CustomerId.in_subquery(
+                    Query::select()
+                        .column(customer::Column::Id)
+                        .from(customer::Entity)
+                        .and_where(customer::Column::Kind.eq(CustomerKind::Company.as_str()))
+                        .to_owned(),
+                ),
+            );
         }
         ChecklistCondition::AgentParty => {
             parties.and_where(party::Column::Role.eq(PartyRole::Agent.as_str()));
@@ -111,10 +104,7 @@ pub fn build(q: &DossierQuery, crypto: &Crypto) -> Select<dossier::Entity> {
     }
     if let Some(b) = &q.building {
         let mut units = Query::select();
-        units
-            .column(unit::Column::Id)
-            .from(unit::Entity)
-            .and_where(unit::Column::Building.eq(b.as_str()));
+        units.column(unit::Column::Id).from(unit::Entity).and_where(unit::Column::Building.eq(b.as_str()));
         if let Some(site) = q.site_id {
             units.and_where(unit::Column::SiteId.eq(site.0));
         }
@@ -129,17 +119,14 @@ pub fn build(q: &DossierQuery, crypto: &Crypto) -> Select<dossier::Entity> {
 
     // Person filters must all match one and the same party.
     let mut customers = Query::select();
-    customers
-        .column(customer::Column::Id)
-        .from(customer::Entity);
+    customers.column(customer::Column::Id).from(customer::Entity);
     let mut by_person = false;
     if let Some(p) = &q.phone {
         customers.and_where(customer::Column::PhoneIdx.eq(crypto.blind_index(PHONE, p.as_str())));
         by_person = true;
     }
     if let Some(i) = &q.id_number {
-        customers
-            .and_where(customer::Column::IdNumberIdx.eq(crypto.blind_index(ID_NUMBER, i.as_str())));
+        customers.and_where(customer::Column::IdNumberIdx.eq(crypto.blind_index(ID_NUMBER, i.as_str())));
         by_person = true;
     }
     if let Some(name) = &q.name {
@@ -157,9 +144,7 @@ pub fn build(q: &DossierQuery, crypto: &Crypto) -> Select<dossier::Entity> {
                 );
             }
         }
-        customers.and_where(
-            Expr::col(customer::Column::Name).like(LikeExpr::new(like_escape(name)).escape('\\')),
-        );
+        customers.and_where(Expr::col(customer::Column::Name).like(LikeExpr::new(like_escape(name)).escape('\\')));
         by_person = true;
     }
     if by_person {
@@ -186,19 +171,14 @@ pub fn build(q: &DossierQuery, crypto: &Crypto) -> Select<dossier::Entity> {
                     Some(c) => Condition::all().add(condition_holds(c)).add(absent),
                 });
             }
-            any = any.add(
-                Condition::all()
-                    .add(dossier::Column::Class.eq(class.as_str()))
-                    .add(missing),
-            );
+            any = any.add(Condition::all().add(dossier::Column::Class.eq(class.as_str())).add(missing));
         }
         sel = sel.filter(any);
     }
     if let Some(after) = q.page.after {
         sel = sel.filter(dossier::Column::Id.gt(after));
     }
-    sel.order_by_asc(dossier::Column::Id)
-        .limit(u64::from(q.page.size) + 1)
+    sel.order_by_asc(dossier::Column::Id).limit(u64::from(q.page.size) + 1)
 }
 
 #[cfg(test)]

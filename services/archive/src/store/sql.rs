@@ -10,15 +10,13 @@ use chrono::Utc;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 use tokio::sync::OwnedMutexGuard;
 
-use super::codec::{
-    self, customer_active, customer_from, dossier_from, seal_fields, seal_phone, seal_private,
-};
+use super::codec::{self, customer_active, customer_from, dossier_from, seal_fields, seal_phone, seal_private};
 use super::entities::{customer, document, dossier, history, name_gram, party, site, unit};
 use super::search::{self, name_grams};
 use super::{SqlStore, map_db};
@@ -44,11 +42,7 @@ impl SqlStore {
     }
 
     /// Loads units, parties and their customers for dossier rows, keeping order.
-    async fn hydrate<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        rows: Vec<dossier::Model>,
-    ) -> Result<Vec<Dossier>> {
+    async fn hydrate<C: ConnectionTrait>(&self, conn: &C, rows: Vec<dossier::Model>) -> Result<Vec<Dossier>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -71,11 +65,8 @@ impl SqlStore {
             .map_err(map_db)?;
         let cust_ids: HashSet<i64> = parties.iter().map(|p| p.customer_id).collect();
         let mut customers = HashMap::new();
-        for m in customer::Entity::find()
-            .filter(customer::Column::Id.is_in(cust_ids))
-            .all(conn)
-            .await
-            .map_err(map_db)?
+        for m in
+            customer::Entity::find().filter(customer::Column::Id.is_in(cust_ids)).all(conn).await.map_err(map_db)?
         {
             customers.insert(m.id, customer_from(&self.crypto, m)?);
         }
@@ -83,10 +74,7 @@ impl SqlStore {
         for p in parties {
             let role = PartyRole::parse(&p.role).unwrap_or(PartyRole::Occupant);
             if let Some(c) = customers.get(&p.customer_id) {
-                by_dossier.entry(p.dossier_id).or_default().push(Party {
-                    role,
-                    customer: c.clone(),
-                });
+                by_dossier.entry(p.dossier_id).or_default().push(Party { role, customer: c.clone() });
             }
         }
         for list in by_dossier.values_mut() {
@@ -95,10 +83,7 @@ impl SqlStore {
         }
         rows.into_iter()
             .map(|r| {
-                let unit = units
-                    .get(&r.unit_id)
-                    .cloned()
-                    .ok_or_else(|| ArchiveError::not_found("unit", r.unit_id))?;
+                let unit = units.get(&r.unit_id).cloned().ok_or_else(|| ArchiveError::not_found("unit", r.unit_id))?;
                 let parties = by_dossier.remove(&r.id).unwrap_or_default();
                 dossier_from(r, unit, parties)
             })
@@ -106,10 +91,7 @@ impl SqlStore {
     }
 
     async fn load_dossier<C: ConnectionTrait>(&self, conn: &C, id: i64) -> Result<Dossier> {
-        let row = dossier::Entity::find_by_id(id)
-            .one(conn)
-            .await
-            .map_err(map_db)?;
+        let row = dossier::Entity::find_by_id(id).one(conn).await.map_err(map_db)?;
         let row = row.ok_or_else(|| ArchiveError::not_found("dossier", id))?;
         Ok(self.hydrate(conn, vec![row]).await?.remove(0))
     }
@@ -133,14 +115,10 @@ impl SqlStore {
         let mut v = crate::domain::error::Violations::new();
         for (i, c) in ids.iter().enumerate() {
             match found.get(&c.0) {
-                None => v.add(
-                    format!("{field}[{i}]"),
-                    format!("customer {c} does not exist"),
-                ),
-                Some(m) if m.site_id != site => v.add(
-                    format!("{field}[{i}]"),
-                    format!("customer {c} belongs to another site"),
-                ),
+                None => v.add(format!("{field}[{i}]"), format!("customer {c} does not exist")),
+                Some(m) if m.site_id != site => {
+                    v.add(format!("{field}[{i}]"), format!("customer {c} belongs to another site"))
+                }
                 Some(_) => {}
             }
         }
@@ -152,18 +130,11 @@ impl SqlStore {
     async fn next_seq(&self, txn: &DatabaseTransaction, site: i64) -> Result<i64> {
         let stmt = Query::update()
             .table(site::Entity)
-            .value(
-                site::Column::LastSeq,
-                Expr::col(site::Column::LastSeq).add(1),
-            )
+            .value(site::Column::LastSeq, Expr::col(site::Column::LastSeq).add(1))
             .and_where(site::Column::Id.eq(site))
             .returning_col(site::Column::LastSeq)
             .to_owned();
-        let row = txn
-            .query_one(&stmt)
-            .await
-            .map_err(map_db)?
-            .ok_or_else(|| ArchiveError::not_found("site", site))?;
+        let row = txn.query_one(&stmt).await.map_err(map_db)?.ok_or_else(|| ArchiveError::not_found("site", site))?;
         row.try_get::<i64>("", "last_seq").map_err(map_db)
     }
 
@@ -196,17 +167,9 @@ impl SqlStore {
     /// Checks the expected version and that the dossier may change, then bumps
     /// its version. The `WHERE version = ?` makes a concurrent writer on
     /// PostgreSQL lose cleanly instead of overwriting.
-    async fn bump_version(
-        &self,
-        txn: &DatabaseTransaction,
-        row: &dossier::Model,
-        expected: u64,
-    ) -> Result<()> {
+    async fn bump_version(&self, txn: &DatabaseTransaction, row: &dossier::Model, expected: u64) -> Result<()> {
         let r = dossier::Entity::update_many()
-            .col_expr(
-                dossier::Column::Version,
-                Expr::col(dossier::Column::Version).add(1),
-            )
+            .col_expr(dossier::Column::Version, Expr::col(dossier::Column::Version).add(1))
             .col_expr(dossier::Column::UpdatedAt, Expr::val(Utc::now()))
             .filter(dossier::Column::Id.eq(row.id))
             .filter(dossier::Column::Version.eq(expected as i64))
@@ -214,37 +177,19 @@ impl SqlStore {
             .await
             .map_err(map_db)?;
         if r.rows_affected != 1 {
-            let current = dossier::Entity::find_by_id(row.id)
-                .one(txn)
-                .await
-                .map_err(map_db)?
-                .map_or(0, |m| m.version);
-            return Err(ArchiveError::VersionConflict {
-                expected,
-                current: current as u64,
-            });
+            let current = dossier::Entity::find_by_id(row.id).one(txn).await.map_err(map_db)?.map_or(0, |m| m.version);
+            return Err(ArchiveError::VersionConflict { expected, current: current as u64 });
         }
         Ok(())
     }
 
     /// Loads a dossier for a change: it must exist, be at the expected version
     /// and be active.
-    async fn lock_for_change(
-        &self,
-        txn: &DatabaseTransaction,
-        id: DossierId,
-        expected: u64,
-    ) -> Result<dossier::Model> {
-        let row = dossier::Entity::find_by_id(id.0)
-            .one(txn)
-            .await
-            .map_err(map_db)?;
+    async fn lock_for_change(&self, txn: &DatabaseTransaction, id: DossierId, expected: u64) -> Result<dossier::Model> {
+        let row = dossier::Entity::find_by_id(id.0).one(txn).await.map_err(map_db)?;
         let row = row.ok_or_else(|| ArchiveError::not_found("dossier", id))?;
         if row.version as u64 != expected {
-            return Err(ArchiveError::VersionConflict {
-                expected,
-                current: row.version as u64,
-            });
+            return Err(ArchiveError::VersionConflict { expected, current: row.version as u64 });
         }
         if row.status != DossierStatus::Active.as_str() {
             return Err(ArchiveError::FailedPrecondition(format!(
@@ -255,34 +200,18 @@ impl SqlStore {
         Ok(row)
     }
 
-    async fn insert_grams<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        customer: i64,
-        name: &str,
-    ) -> Result<()> {
+    async fn insert_grams<C: ConnectionTrait>(&self, conn: &C, customer: i64, name: &str) -> Result<()> {
         let grams: Vec<name_gram::ActiveModel> = name_grams(name)
             .into_iter()
-            .map(|g| name_gram::ActiveModel {
-                gram: Set(g),
-                customer_id: Set(customer),
-            })
+            .map(|g| name_gram::ActiveModel { gram: Set(g), customer_id: Set(customer) })
             .collect();
         if !grams.is_empty() {
-            name_gram::Entity::insert_many(grams)
-                .exec_without_returning(conn)
-                .await
-                .map_err(map_db)?;
+            name_gram::Entity::insert_many(grams).exec_without_returning(conn).await.map_err(map_db)?;
         }
         Ok(())
     }
 
-    async fn find_or_create_unit(
-        &self,
-        txn: &DatabaseTransaction,
-        site: i64,
-        a: &UnitAddress,
-    ) -> Result<unit::Model> {
+    async fn find_or_create_unit(&self, txn: &DatabaseTransaction, site: i64, a: &UnitAddress) -> Result<unit::Model> {
         let find = || {
             unit::Entity::find()
                 .filter(unit::Column::SiteId.eq(site))
@@ -309,11 +238,7 @@ impl SqlStore {
             .exec_without_returning(txn)
             .await
             .map_err(map_db)?;
-        find()
-            .one(txn)
-            .await
-            .map_err(map_db)?
-            .ok_or_else(|| ArchiveError::not_found("unit", a.label()))
+        find().one(txn).await.map_err(map_db)?.ok_or_else(|| ArchiveError::not_found("unit", a.label()))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -331,18 +256,10 @@ impl SqlStore {
         request_id: Option<String>,
     ) -> Result<dossier::Model> {
         let pattern = ArchivePattern::parse(&site.number_pattern).map_err(|e| {
-            ArchiveError::FailedPrecondition(format!(
-                "site {} has a bad archive-number pattern: {e}",
-                site.site_code
-            ))
+            ArchiveError::FailedPrecondition(format!("site {} has a bad archive-number pattern: {e}", site.site_code))
         })?;
         let seq = self.next_seq(txn, site.id).await?;
-        let number = pattern.format(
-            &site.org_code,
-            &site.site_code,
-            class.short_code(),
-            seq as u64,
-        );
+        let number = pattern.format(&site.org_code, &site.site_code, class.short_code(), seq as u64);
         let (policy, until) = retention.to_parts();
         let now = Utc::now();
         dossier::ActiveModel {
@@ -370,9 +287,9 @@ impl SqlStore {
         .insert(txn)
         .await
         .map_err(|e| match map_db(e) {
-            ArchiveError::AlreadyExists(m) => ArchiveError::AlreadyExists(format!(
-                "archive number already taken; check the site's pattern ({m})"
-            )),
+            ArchiveError::AlreadyExists(m) => {
+                ArchiveError::AlreadyExists(format!("archive number already taken; check the site's pattern ({m})"))
+            }
             other => other,
         })
     }
@@ -391,19 +308,12 @@ impl SqlStore {
             customer_id: Set(c.0),
             role: Set(r.as_str().into()),
         });
-        party::Entity::insert_many(rows)
-            .exec_without_returning(txn)
-            .await
-            .map_err(map_db)?;
+        party::Entity::insert_many(rows).exec_without_returning(txn).await.map_err(map_db)?;
         Ok(())
     }
 
     async fn site_row<C: ConnectionTrait>(&self, conn: &C, id: i64) -> Result<site::Model> {
-        site::Entity::find_by_id(id)
-            .one(conn)
-            .await
-            .map_err(map_db)?
-            .ok_or_else(|| ArchiveError::not_found("site", id))
+        site::Entity::find_by_id(id).one(conn).await.map_err(map_db)?.ok_or_else(|| ArchiveError::not_found("site", id))
     }
 
     async fn dossier_by_request(&self, request_id: &str) -> Result<Option<Dossier>> {
@@ -438,8 +348,7 @@ fn page_of<T>(mut items: Vec<T>, size: u32, id: impl Fn(&T) -> i64) -> Page<T> {
 }
 
 fn masked_phone(p: &Option<Phone>) -> serde_json::Value {
-    p.as_ref()
-        .map_or(serde_json::Value::Null, |p| json!(p.masked()))
+    p.as_ref().map_or(serde_json::Value::Null, |p| json!(p.masked()))
 }
 
 use crate::domain::phone::Phone;
@@ -461,10 +370,9 @@ impl ArchiveStore for SqlStore {
         .insert(&w.txn)
         .await
         .map_err(|e| match map_db(e) {
-            ArchiveError::AlreadyExists(_) => ArchiveError::AlreadyExists(format!(
-                "site {}-{} already exists",
-                s.org_code, s.site_code
-            )),
+            ArchiveError::AlreadyExists(_) => {
+                ArchiveError::AlreadyExists(format!("site {}-{} already exists", s.org_code, s.site_code))
+            }
             other => other,
         })?;
         w.txn.commit().await.map_err(map_db)?;
@@ -479,10 +387,7 @@ impl ArchiveStore for SqlStore {
                 if let Some(o) = org {
                     q = q.filter(site::Column::OrgCode.eq(o.as_str()));
                 }
-                (
-                    q,
-                    org.as_ref().map_or(code.clone(), |o| format!("{o}-{code}")),
-                )
+                (q, org.as_ref().map_or(code.clone(), |o| format!("{o}-{code}")))
             }
         };
         let mut rows = q.limit(2).all(&self.db).await.map_err(map_db)?;
@@ -497,46 +402,29 @@ impl ArchiveStore for SqlStore {
     }
 
     async fn list_sites(&self) -> Result<Vec<Site>> {
-        let rows = site::Entity::find()
-            .order_by_asc(site::Column::Id)
-            .all(&self.db)
-            .await
-            .map_err(map_db)?;
+        let rows = site::Entity::find().order_by_asc(site::Column::Id).all(&self.db).await.map_err(map_db)?;
         Ok(rows.into_iter().map(codec::site_from).collect())
     }
 
     async fn create_unit(&self, site: SiteId, a: UnitAddress) -> Result<Unit> {
         let w = self.write().await?;
         self.site_row(&w.txn, site.0).await?;
-        let m = unit_active(site.0, &a)
-            .insert(&w.txn)
-            .await
-            .map_err(|e| match map_db(e) {
-                ArchiveError::AlreadyExists(_) => ArchiveError::AlreadyExists(format!(
-                    "unit {} already exists on site {site}",
-                    a.label()
-                )),
-                other => other,
-            })?;
+        let m = unit_active(site.0, &a).insert(&w.txn).await.map_err(|e| match map_db(e) {
+            ArchiveError::AlreadyExists(_) => {
+                ArchiveError::AlreadyExists(format!("unit {} already exists on site {site}", a.label()))
+            }
+            other => other,
+        })?;
         w.txn.commit().await.map_err(map_db)?;
         Ok(codec::unit_from(m))
     }
 
     async fn get_unit(&self, id: UnitId) -> Result<Unit> {
-        let m = unit::Entity::find_by_id(id.0)
-            .one(&self.db)
-            .await
-            .map_err(map_db)?;
-        m.map(codec::unit_from)
-            .ok_or_else(|| ArchiveError::not_found("unit", id))
+        let m = unit::Entity::find_by_id(id.0).one(&self.db).await.map_err(map_db)?;
+        m.map(codec::unit_from).ok_or_else(|| ArchiveError::not_found("unit", id))
     }
 
-    async fn list_units(
-        &self,
-        site: SiteId,
-        building: Option<&str>,
-        page: PageRequest,
-    ) -> Result<Page<Unit>> {
+    async fn list_units(&self, site: SiteId, building: Option<&str>, page: PageRequest) -> Result<Page<Unit>> {
         self.site_row(&self.db, site.0).await?;
         let mut q = unit::Entity::find().filter(unit::Column::SiteId.eq(site.0));
         if let Some(b) = building {
@@ -545,24 +433,12 @@ impl ArchiveStore for SqlStore {
         if let Some(after) = page.after {
             q = q.filter(unit::Column::Id.gt(after));
         }
-        let rows = q
-            .order_by_asc(unit::Column::Id)
-            .limit(u64::from(page.size) + 1)
-            .all(&self.db)
-            .await
-            .map_err(map_db)?;
-        Ok(page_of(
-            rows.into_iter().map(codec::unit_from).collect(),
-            page.size,
-            |u: &Unit| u.id.0,
-        ))
+        let rows =
+            q.order_by_asc(unit::Column::Id).limit(u64::from(page.size) + 1).all(&self.db).await.map_err(map_db)?;
+        Ok(page_of(rows.into_iter().map(codec::unit_from).collect(), page.size, |u: &Unit| u.id.0))
     }
 
-    async fn create_customer(
-        &self,
-        data: CustomerData,
-        request_id: Option<String>,
-    ) -> Result<Customer> {
+    async fn create_customer(&self, data: CustomerData, request_id: Option<String>) -> Result<Customer> {
         let existing = |rid: String| async move {
             let m = customer::Entity::find()
                 .filter(customer::Column::RequestId.eq(rid))
@@ -578,17 +454,15 @@ impl ArchiveStore for SqlStore {
         }
         let w = self.write().await?;
         self.site_row(&w.txn, data.site_id.0).await?;
-        let inserted = customer_active(&self.crypto, &data, request_id.clone(), Utc::now())
-            .insert(&w.txn)
-            .await;
+        let inserted = customer_active(&self.crypto, &data, request_id.clone(), Utc::now()).insert(&w.txn).await;
         let m = match inserted {
             Ok(m) => m,
             Err(e) => {
                 drop(w);
                 return match (map_db(e), request_id) {
-                    (ArchiveError::AlreadyExists(_), Some(rid)) => existing(rid.clone())
-                        .await?
-                        .ok_or_else(|| ArchiveError::not_found("customer request", rid)),
+                    (ArchiveError::AlreadyExists(_), Some(rid)) => {
+                        existing(rid.clone()).await?.ok_or_else(|| ArchiveError::not_found("customer request", rid))
+                    }
                     (e, _) => Err(e),
                 };
             }
@@ -599,14 +473,8 @@ impl ArchiveStore for SqlStore {
     }
 
     async fn get_customer(&self, id: CustomerId) -> Result<Customer> {
-        let m = customer::Entity::find_by_id(id.0)
-            .one(&self.db)
-            .await
-            .map_err(map_db)?;
-        customer_from(
-            &self.crypto,
-            m.ok_or_else(|| ArchiveError::not_found("customer", id))?,
-        )
+        let m = customer::Entity::find_by_id(id.0).one(&self.db).await.map_err(map_db)?;
+        customer_from(&self.crypto, m.ok_or_else(|| ArchiveError::not_found("customer", id))?)
     }
 
     async fn create_dossier(&self, new: NewDossier, actor: &str) -> Result<Dossier> {
@@ -619,24 +487,17 @@ impl ArchiveStore for SqlStore {
         let site = self.site_row(&w.txn, new.site_id.0).await?;
         let unit = match &new.unit {
             UnitRef::Id(id) => {
-                let u = unit::Entity::find_by_id(id.0)
-                    .one(&w.txn)
-                    .await
-                    .map_err(map_db)?;
+                let u = unit::Entity::find_by_id(id.0).one(&w.txn).await.map_err(map_db)?;
                 let u = u.ok_or_else(|| ArchiveError::not_found("unit", id))?;
                 if u.site_id != site.id {
-                    return Err(ArchiveError::invalid(
-                        "unit_id",
-                        format!("unit {id} belongs to another site"),
-                    ));
+                    return Err(ArchiveError::invalid("unit_id", format!("unit {id} belongs to another site")));
                 }
                 u
             }
             UnitRef::Address(a) => self.find_or_create_unit(&w.txn, site.id, a).await?,
         };
         let ids: Vec<CustomerId> = new.parties.iter().map(|(c, _)| *c).collect();
-        self.site_customers(&w.txn, site.id, &ids, "parties")
-            .await?;
+        self.site_customers(&w.txn, site.id, &ids, "parties").await?;
         let row = self
             .insert_dossier(
                 &w.txn,
@@ -665,11 +526,8 @@ impl ArchiveStore for SqlStore {
             Err(e) => return Err(e),
         };
         self.insert_parties(&w.txn, row.id, &new.parties).await?;
-        let parties: Vec<_> = new
-            .parties
-            .iter()
-            .map(|(c, r)| json!({"customer_id": c.0, "role": r.as_str()}))
-            .collect();
+        let parties: Vec<_> =
+            new.parties.iter().map(|(c, r)| json!({"customer_id": c.0, "role": r.as_str()})).collect();
         self.insert_history(
             &w.txn,
             row.id,
@@ -689,10 +547,7 @@ impl ArchiveStore for SqlStore {
         let row = match key {
             DossierKey::Id(id) => dossier::Entity::find_by_id(id.0).one(&self.db).await,
             DossierKey::Number(n) => {
-                dossier::Entity::find()
-                    .filter(dossier::Column::ArchiveNumber.eq(n.as_str()))
-                    .one(&self.db)
-                    .await
+                dossier::Entity::find().filter(dossier::Column::ArchiveNumber.eq(n.as_str())).one(&self.db).await
             }
         }
         .map_err(map_db)?;
@@ -704,15 +559,9 @@ impl ArchiveStore for SqlStore {
     }
 
     async fn search_dossiers(&self, q: &DossierQuery) -> Result<Page<Dossier>> {
-        let rows = search::build(q, &self.crypto)
-            .all(&self.db)
-            .await
-            .map_err(map_db)?;
+        let rows = search::build(q, &self.crypto).all(&self.db).await.map_err(map_db)?;
         let page = page_of(rows, q.page.size, |r: &dossier::Model| r.id);
-        Ok(Page {
-            items: self.hydrate(&self.db, page.items).await?,
-            next_after: page.next_after,
-        })
+        Ok(Page { items: self.hydrate(&self.db, page.items).await?, next_after: page.next_after })
     }
 
     async fn update_dossier(
@@ -742,11 +591,7 @@ impl ArchiveStore for SqlStore {
         }
         if let Some(r) = p.retention {
             let (policy, until) = r.to_parts();
-            note(
-                "retention",
-                json!([row.retention, row.retain_until]),
-                json!([policy, until]),
-            );
+            note("retention", json!([row.retention, row.retain_until]), json!([policy, until]));
             am.retention = Set(policy.into());
             am.retain_until = Set(until);
         }
@@ -772,14 +617,7 @@ impl ArchiveStore for SqlStore {
         am.updated_at = NotSet;
         am.update(&w.txn).await.map_err(map_db)?;
         let fields: Vec<&String> = changes.keys().collect();
-        let summary = format!(
-            "updated {}",
-            fields
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let summary = format!("updated {}", fields.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
         self.insert_history(
             &w.txn,
             row.id,
@@ -805,17 +643,9 @@ impl ArchiveStore for SqlStore {
     ) -> Result<Dossier> {
         let w = self.write().await?;
         let row = self.lock_for_change(&w.txn, id, expected).await?;
-        let parties = party::Entity::find()
-            .filter(party::Column::DossierId.eq(row.id))
-            .all(&w.txn)
-            .await
-            .map_err(map_db)?;
-        let party_role = |c: CustomerId| {
-            parties
-                .iter()
-                .find(|p| p.customer_id == c.0)
-                .map(|p| p.role.clone())
-        };
+        let parties =
+            party::Entity::find().filter(party::Column::DossierId.eq(row.id)).all(&w.txn).await.map_err(map_db)?;
+        let party_role = |c: CustomerId| parties.iter().find(|p| p.customer_id == c.0).map(|p| p.role.clone());
         let (kind, summary, details) = match change {
             Change::Contact(c) => {
                 if party_role(c.customer_id).is_none() {
@@ -824,10 +654,7 @@ impl ArchiveStore for SqlStore {
                         format!("customer {} is not a party of this dossier", c.customer_id),
                     ));
                 }
-                let m = customer::Entity::find_by_id(c.customer_id.0)
-                    .one(&w.txn)
-                    .await
-                    .map_err(map_db)?;
+                let m = customer::Entity::find_by_id(c.customer_id.0).one(&w.txn).await.map_err(map_db)?;
                 let m = m.ok_or_else(|| ArchiveError::not_found("customer", c.customer_id))?;
                 let before = customer_from(&self.crypto, m.clone())?;
                 let mut am: customer::ActiveModel = m.into();
@@ -836,36 +663,27 @@ impl ArchiveStore for SqlStore {
                     let (enc, idx) = seal_phone(&self.crypto, p);
                     am.phone_enc = Set(Some(enc));
                     am.phone_idx = Set(Some(idx));
-                    d.insert(
-                        "phone".into(),
-                        json!({"before": masked_phone(&before.data.phone), "after": p.masked()}),
-                    );
+                    d.insert("phone".into(), json!({"before": masked_phone(&before.data.phone), "after": p.masked()}));
                 }
                 if let Some(e) = &c.employer {
                     am.employer = Set(e.clone());
-                    d.insert(
-                        "employer".into(),
-                        json!({"before": before.data.employer, "after": e}),
-                    );
+                    d.insert("employer".into(), json!({"before": before.data.employer, "after": e}));
                 }
                 if let Some(a) = &c.address {
                     am.address = Set(a.clone());
-                    d.insert(
-                        "address".into(),
-                        json!({"before": before.data.address, "after": a}),
-                    );
+                    d.insert("address".into(), json!({"before": before.data.address, "after": a}));
                 }
                 if let Some(ec) = &c.emergency_contact {
-                    am.private_enc = Set(seal_private(
-                        &self.crypto,
-                        &Some(ec.clone()),
-                        &before.data.family,
-                        before.data.birth_date,
-                    ));
+                    am.private_enc =
+                        Set(seal_private(&self.crypto, &Some(ec.clone()), &before.data.family, before.data.birth_date));
                     let show = |e: &Option<EmergencyContact>| {
-                        e.as_ref().map(|e| json!({"name": e.name, "relation": e.relation, "phone": masked_phone(&e.phone)}))
+                        e.as_ref()
+                            .map(|e| json!({"name": e.name, "relation": e.relation, "phone": masked_phone(&e.phone)}))
                     };
-                    d.insert("emergency_contact".into(), json!({"before": show(&before.data.emergency_contact), "after": show(&Some(ec.clone()))}));
+                    d.insert(
+                        "emergency_contact".into(),
+                        json!({"before": show(&before.data.emergency_contact), "after": show(&Some(ec.clone()))}),
+                    );
                 }
                 am.updated_at = Set(Utc::now());
                 am.update(&w.txn).await.map_err(map_db)?;
@@ -873,18 +691,11 @@ impl ArchiveStore for SqlStore {
                 d.insert("customer_id".into(), json!(c.customer_id.0));
                 (
                     HistoryKind::ContactChanged,
-                    format!(
-                        "contact of {} changed: {}",
-                        before.data.name,
-                        fields.join(", ")
-                    ),
+                    format!("contact of {} changed: {}", before.data.name, fields.join(", ")),
                     serde_json::Value::Object(d),
                 )
             }
-            Change::Occupant {
-                moved_in,
-                moved_out,
-            } => {
+            Change::Occupant { moved_in, moved_out } => {
                 let mut v = crate::domain::error::Violations::new();
                 for (i, (c, _)) in moved_in.iter().enumerate() {
                     if party_role(*c).is_some() {
@@ -900,17 +711,15 @@ impl ArchiveStore for SqlStore {
                             format!("occupant.moved_out[{i}]"),
                             format!("customer {c} is not a party of this dossier"),
                         ),
-                        Some(r) if r == PartyRole::Owner.as_str() => v.add(
-                            format!("occupant.moved_out[{i}]"),
-                            "an owner leaves by TransferOwnership",
-                        ),
+                        Some(r) if r == PartyRole::Owner.as_str() => {
+                            v.add(format!("occupant.moved_out[{i}]"), "an owner leaves by TransferOwnership")
+                        }
                         Some(_) => {}
                     }
                 }
                 v.into_result()?;
                 let ids: Vec<CustomerId> = moved_in.iter().map(|(c, _)| *c).collect();
-                self.site_customers(&w.txn, row.site_id, &ids, "occupant.moved_in")
-                    .await?;
+                self.site_customers(&w.txn, row.site_id, &ids, "occupant.moved_in").await?;
                 self.insert_parties(&w.txn, row.id, &moved_in).await?;
                 if !moved_out.is_empty() {
                     party::Entity::delete_many()
@@ -920,10 +729,8 @@ impl ArchiveStore for SqlStore {
                         .await
                         .map_err(map_db)?;
                 }
-                let ins: Vec<_> = moved_in
-                    .iter()
-                    .map(|(c, r)| json!({"customer_id": c.0, "role": r.as_str()}))
-                    .collect();
+                let ins: Vec<_> =
+                    moved_in.iter().map(|(c, r)| json!({"customer_id": c.0, "role": r.as_str()})).collect();
                 let outs: Vec<i64> = moved_out.iter().map(|c| c.0).collect();
                 (
                     HistoryKind::OccupantChanged,
@@ -931,65 +738,45 @@ impl ArchiveStore for SqlStore {
                     json!({"moved_in": ins, "moved_out": outs}),
                 )
             }
-            Change::Family {
-                customer_id,
-                members,
-            } => {
+            Change::Family { customer_id, members } => {
                 if party_role(customer_id).is_none() {
                     return Err(ArchiveError::invalid(
                         "family.customer_id",
                         format!("customer {customer_id} is not a party of this dossier"),
                     ));
                 }
-                let m = customer::Entity::find_by_id(customer_id.0)
-                    .one(&w.txn)
-                    .await
-                    .map_err(map_db)?;
+                let m = customer::Entity::find_by_id(customer_id.0).one(&w.txn).await.map_err(map_db)?;
                 let m = m.ok_or_else(|| ArchiveError::not_found("customer", customer_id))?;
                 let before = customer_from(&self.crypto, m.clone())?;
                 let mut am: customer::ActiveModel = m.into();
-                am.private_enc = Set(seal_private(
-                    &self.crypto,
-                    &before.data.emergency_contact,
-                    &members,
-                    before.data.birth_date,
-                ));
+                am.private_enc =
+                    Set(seal_private(&self.crypto, &before.data.emergency_contact, &members, before.data.birth_date));
                 am.updated_at = Set(Utc::now());
                 am.update(&w.txn).await.map_err(map_db)?;
                 let show = |f: &[FamilyMember]| -> Vec<serde_json::Value> {
-                    f.iter().map(|x| json!({"name": x.name, "relation": x.relation, "phone": masked_phone(&x.phone)})).collect()
+                    f.iter()
+                        .map(|x| json!({"name": x.name, "relation": x.relation, "phone": masked_phone(&x.phone)}))
+                        .collect()
                 };
                 (
                     HistoryKind::FamilyChanged,
-                    format!(
-                        "family of {}: {} → {} members",
-                        before.data.name,
-                        before.data.family.len(),
-                        members.len()
-                    ),
+                    format!("family of {}: {} → {} members", before.data.name, before.data.family.len(), members.len()),
                     json!({"customer_id": customer_id.0, "before": show(&before.data.family), "after": show(&members)}),
                 )
             }
         };
         self.bump_version(&w.txn, &row, expected).await?;
-        self.insert_history(&w.txn, row.id, kind, actor, reason, summary, details)
-            .await?;
+        self.insert_history(&w.txn, row.id, kind, actor, reason, summary, details).await?;
         let d = self.load_dossier(&w.txn, row.id).await?;
         w.txn.commit().await.map_err(map_db)?;
         Ok(d)
     }
 
-    async fn transfer(
-        &self,
-        id: DossierId,
-        expected: u64,
-        t: Transfer,
-        actor: &str,
-    ) -> Result<(Dossier, Dossier)> {
+    async fn transfer(&self, id: DossierId, expected: u64, t: Transfer, actor: &str) -> Result<(Dossier, Dossier)> {
         let w = self.write().await?;
         let old = self.lock_for_change(&w.txn, id, expected).await?;
-        let class = DossierClass::parse(&old.class)
-            .ok_or_else(|| ArchiveError::FailedPrecondition("unknown class".into()))?;
+        let class =
+            DossierClass::parse(&old.class).ok_or_else(|| ArchiveError::FailedPrecondition("unknown class".into()))?;
         let security = SecurityLevel::parse(&old.security).unwrap_or(class.default_security());
         let owners: HashSet<i64> = party::Entity::find()
             .filter(party::Column::DossierId.eq(old.id))
@@ -1006,8 +793,7 @@ impl ArchiveStore for SqlStore {
                 "the new owners are already the owners of this dossier",
             ));
         }
-        self.site_customers(&w.txn, old.site_id, &t.new_owner_ids, "new_owner_ids")
-            .await?;
+        self.site_customers(&w.txn, old.site_id, &t.new_owner_ids, "new_owner_ids").await?;
         let site = self.site_row(&w.txn, old.site_id).await?;
         let location = t.location.clone().unwrap_or(Location {
             cabinet: old.cabinet.clone(),
@@ -1028,18 +814,11 @@ impl ArchiveStore for SqlStore {
                 None,
             )
             .await?;
-        let parties: Vec<(CustomerId, PartyRole)> = t
-            .new_owner_ids
-            .iter()
-            .map(|c| (*c, PartyRole::Owner))
-            .collect();
+        let parties: Vec<(CustomerId, PartyRole)> = t.new_owner_ids.iter().map(|c| (*c, PartyRole::Owner)).collect();
         self.insert_parties(&w.txn, new.id, &parties).await?;
         self.bump_version(&w.txn, &old, expected).await?;
         dossier::Entity::update_many()
-            .col_expr(
-                dossier::Column::Status,
-                Expr::val(DossierStatus::Superseded.as_str()),
-            )
+            .col_expr(dossier::Column::Status, Expr::val(DossierStatus::Superseded.as_str()))
             .col_expr(dossier::Column::Retention, Expr::val("until"))
             .col_expr(dossier::Column::RetainUntil, Expr::val(t.retain_until))
             .col_expr(dossier::Column::SuccessorId, Expr::val(new.id))
@@ -1058,10 +837,7 @@ impl ArchiveStore for SqlStore {
             HistoryKind::TransferredOut,
             actor,
             &t.reason,
-            format!(
-                "ownership transferred to {}; kept until {}",
-                new.archive_number, t.retain_until
-            ),
+            format!("ownership transferred to {}; kept until {}", new.archive_number, t.retain_until),
             details.clone(),
         )
         .await?;
@@ -1096,16 +872,10 @@ impl ArchiveStore for SqlStore {
             return Ok(d);
         }
         let w = self.write().await?;
-        let row = dossier::Entity::find_by_id(doc.dossier_id.0)
-            .one(&w.txn)
-            .await
-            .map_err(map_db)?;
+        let row = dossier::Entity::find_by_id(doc.dossier_id.0).one(&w.txn).await.map_err(map_db)?;
         let row = row.ok_or_else(|| ArchiveError::not_found("dossier", doc.dossier_id))?;
         if row.status == DossierStatus::Destroyed.as_str() {
-            return Err(ArchiveError::FailedPrecondition(format!(
-                "dossier {} is destroyed",
-                row.archive_number
-            )));
+            return Err(ArchiveError::FailedPrecondition(format!("dossier {} is destroyed", row.archive_number)));
         }
         let inserted = document::ActiveModel {
             id: NotSet,
@@ -1126,9 +896,9 @@ impl ArchiveStore for SqlStore {
             Err(e) => {
                 drop(w);
                 return match (map_db(e), doc.request_id) {
-                    (ArchiveError::AlreadyExists(_), Some(rid)) => existing(rid.clone())
-                        .await?
-                        .ok_or_else(|| ArchiveError::not_found("document request", rid)),
+                    (ArchiveError::AlreadyExists(_), Some(rid)) => {
+                        existing(rid.clone()).await?.ok_or_else(|| ArchiveError::not_found("document request", rid))
+                    }
                     (e, _) => Err(e),
                 };
             }
@@ -1148,21 +918,11 @@ impl ArchiveStore for SqlStore {
     }
 
     async fn get_document(&self, id: DocumentId) -> Result<Document> {
-        let m = document::Entity::find_by_id(id.0)
-            .one(&self.db)
-            .await
-            .map_err(map_db)?;
-        codec::document_from(
-            &self.crypto,
-            m.ok_or_else(|| ArchiveError::not_found("document", id))?,
-        )
+        let m = document::Entity::find_by_id(id.0).one(&self.db).await.map_err(map_db)?;
+        codec::document_from(&self.crypto, m.ok_or_else(|| ArchiveError::not_found("document", id))?)
     }
 
-    async fn list_documents(
-        &self,
-        dossier: DossierId,
-        page: PageRequest,
-    ) -> Result<Page<Document>> {
+    async fn list_documents(&self, dossier: DossierId, page: PageRequest) -> Result<Page<Document>> {
         dossier::Entity::find_by_id(dossier.0)
             .one(&self.db)
             .await
@@ -1172,16 +932,9 @@ impl ArchiveStore for SqlStore {
         if let Some(after) = page.after {
             q = q.filter(document::Column::Id.gt(after));
         }
-        let rows = q
-            .order_by_asc(document::Column::Id)
-            .limit(u64::from(page.size) + 1)
-            .all(&self.db)
-            .await
-            .map_err(map_db)?;
-        let docs = rows
-            .into_iter()
-            .map(|m| codec::document_from(&self.crypto, m))
-            .collect::<Result<Vec<_>>>()?;
+        let rows =
+            q.order_by_asc(document::Column::Id).limit(u64::from(page.size) + 1).all(&self.db).await.map_err(map_db)?;
+        let docs = rows.into_iter().map(|m| codec::document_from(&self.crypto, m)).collect::<Result<Vec<_>>>()?;
         Ok(page_of(docs, page.size, |d: &Document| d.id.0))
     }
 
@@ -1197,17 +950,10 @@ impl ArchiveStore for SqlStore {
             .all(&self.db)
             .await
             .map_err(map_db)?;
-        Ok(rows
-            .into_iter()
-            .map(|(t, id)| (t, DocumentId(id)))
-            .collect())
+        Ok(rows.into_iter().map(|(t, id)| (t, DocumentId(id))).collect())
     }
 
-    async fn list_history(
-        &self,
-        dossier: DossierId,
-        page: PageRequest,
-    ) -> Result<Page<HistoryEvent>> {
+    async fn list_history(&self, dossier: DossierId, page: PageRequest) -> Result<Page<HistoryEvent>> {
         dossier::Entity::find_by_id(dossier.0)
             .one(&self.db)
             .await
@@ -1217,16 +963,9 @@ impl ArchiveStore for SqlStore {
         if let Some(after) = page.after {
             q = q.filter(history::Column::Id.gt(after));
         }
-        let rows = q
-            .order_by_asc(history::Column::Id)
-            .limit(u64::from(page.size) + 1)
-            .all(&self.db)
-            .await
-            .map_err(map_db)?;
-        let events = rows
-            .into_iter()
-            .map(codec::history_from)
-            .collect::<Result<Vec<_>>>()?;
+        let rows =
+            q.order_by_asc(history::Column::Id).limit(u64::from(page.size) + 1).all(&self.db).await.map_err(map_db)?;
+        let events = rows.into_iter().map(codec::history_from).collect::<Result<Vec<_>>>()?;
         Ok(page_of(events, page.size, |e: &HistoryEvent| e.id.0))
     }
 }
