@@ -45,12 +45,20 @@ async fn grpc_client_end_to_end() {
     assert_eq!(h.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
     let mut sites = pb::site_service_client::SiteServiceClient::new(ch.clone());
     assert_eq!(sites.list_sites(pb::ListSitesRequest {}).await.unwrap_err().code(), Code::Unauthenticated);
-    assert_eq!(sites.list_sites(with_token("wrong", pb::ListSitesRequest {})).await.unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(
+        sites.list_sites(with_token("wrong", pb::ListSitesRequest {})).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
 
     let site = sites
         .create_site(with_token(
             ADMIN,
-            pb::CreateSiteRequest { org_code: "cpm".into(), site_code: "avic".into(), name: "俊景豪园".into(), ..Default::default() },
+            pb::CreateSiteRequest {
+                org_code: "cpm".into(),
+                site_code: "avic".into(),
+                name: "俊景豪园".into(),
+                ..Default::default()
+            },
         ))
         .await
         .unwrap()
@@ -77,7 +85,8 @@ async fn grpc_client_end_to_end() {
         .await
         .unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
-    let fields: Vec<String> = bad.get_details_bad_request().unwrap().field_violations.into_iter().map(|v| v.field).collect();
+    let fields: Vec<String> =
+        bad.get_details_bad_request().unwrap().field_violations.into_iter().map(|v| v.field).collect();
     assert_eq!(fields, vec!["customer.id_number", "customer.phone"]);
 
     let owner = customers
@@ -124,18 +133,25 @@ async fn grpc_client_end_to_end() {
     no_class.dossier_class = 0;
     no_class.unit = None;
     let e = dossiers.create_dossier(with_token(ADMIN, no_class)).await.unwrap_err();
-    let fields: Vec<String> = e.get_details_bad_request().unwrap().field_violations.into_iter().map(|v| v.field).collect();
+    let fields: Vec<String> =
+        e.get_details_bad_request().unwrap().field_violations.into_iter().map(|v| v.field).collect();
     assert_eq!(fields, vec!["unit", "dossier_class"]);
     let e = dossiers.get_dossier(with_token(ADMIN, id_req(999_999, false))).await.unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
-    let by_number = pb::GetDossierRequest { key: Some(pb::get_dossier_request::Key::ArchiveNumber("cpm-avic-001".into())), reveal_private: false };
+    let by_number = pb::GetDossierRequest {
+        key: Some(pb::get_dossier_request::Key::ArchiveNumber("cpm-avic-001".into())),
+        reveal_private: false,
+    };
     assert_eq!(dossiers.get_dossier(with_token(ADMIN, by_number)).await.unwrap().into_inner().id, d.id);
 
     // Update with a field mask, then a stale version is ABORTED and changes nothing.
     let update = |version: u64, box_no: &str| pb::UpdateDossierRequest {
         id: d.id,
         expected_version: version,
-        patch: Some(pb::DossierPatch { location: Some(pb::Location { r#box: box_no.into(), ..Default::default() }), ..Default::default() }),
+        patch: Some(pb::DossierPatch {
+            location: Some(pb::Location { r#box: box_no.into(), ..Default::default() }),
+            ..Default::default()
+        }),
         update_mask: Some(prost_types::FieldMask { paths: vec!["location.box".into()] }),
         reason: "重新装盒".into(),
     };
@@ -155,14 +171,23 @@ async fn grpc_client_end_to_end() {
     assert_eq!(r.dossiers.len(), 1);
     let by_phone = pb::SearchDossiersRequest { phone: "13812345678".into(), ..Default::default() };
     assert_eq!(dossiers.search_dossiers(with_token(ADMIN, by_phone)).await.unwrap().into_inner().dossiers.len(), 1);
-    let forged = pb::SearchDossiersRequest { page: Some(pb::PageRequest { page_size: 10, page_token: "abc".into() }), ..search.clone() };
+    let forged = pb::SearchDossiersRequest {
+        page: Some(pb::PageRequest { page_size: 10, page_token: "abc".into() }),
+        ..search.clone()
+    };
     assert_eq!(dossiers.search_dossiers(with_token(ADMIN, forged)).await.unwrap_err().code(), Code::InvalidArgument);
 
     // The reader sees masked values, may not reveal them, may not write.
     let r = dossiers.get_dossier(with_token(READER, id_req(d.id, false))).await.unwrap().into_inner();
     assert_eq!(r.parties[0].customer.as_ref().unwrap().phone, "138****5678");
-    assert_eq!(dossiers.get_dossier(with_token(READER, id_req(d.id, true))).await.unwrap_err().code(), Code::PermissionDenied);
-    assert_eq!(dossiers.create_dossier(with_token(READER, create("1203"))).await.unwrap_err().code(), Code::PermissionDenied);
+    assert_eq!(
+        dossiers.get_dossier(with_token(READER, id_req(d.id, true))).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        dossiers.create_dossier(with_token(READER, create("1203"))).await.unwrap_err().code(),
+        Code::PermissionDenied
+    );
     let a = dossiers.get_dossier(with_token(ADMIN, id_req(d.id, true))).await.unwrap().into_inner();
     assert_eq!(a.parties[0].customer.as_ref().unwrap().id_number, "11010519491231002X");
 
@@ -171,16 +196,29 @@ async fn grpc_client_end_to_end() {
     let doc = documents
         .register_document(with_token(
             ADMIN,
-            pb::RegisterDocumentRequest { dossier_id: d.id, document_type: "身份证复印件".into(), page_count: 1, ..Default::default() },
+            pb::RegisterDocumentRequest {
+                dossier_id: d.id,
+                document_type: "身份证复印件".into(),
+                page_count: 1,
+                ..Default::default()
+            },
         ))
         .await
         .unwrap()
         .into_inner();
     assert_eq!((doc.document_type.as_str(), doc.type_name.as_str()), ("id_card_copy", "身份证复印件"));
-    let c = dossiers.get_completeness(with_token(ADMIN, pb::GetCompletenessRequest { dossier_id: d.id })).await.unwrap().into_inner();
+    let c = dossiers
+        .get_completeness(with_token(ADMIN, pb::GetCompletenessRequest { dossier_id: d.id }))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!c.complete);
     assert_eq!(c.missing.len(), 7);
-    let h = dossiers.list_history(with_token(ADMIN, pb::ListHistoryRequest { dossier_id: d.id, page: None })).await.unwrap().into_inner();
+    let h = dossiers
+        .list_history(with_token(ADMIN, pb::ListHistoryRequest { dossier_id: d.id, page: None }))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(h.events.len(), 3);
 
     // SIGTERM stops it cleanly; the data is still there after a restart.
@@ -227,15 +265,41 @@ async fn danganctl_end_to_end() {
     assert_eq!(superseded.len(), 1);
 
     // Create through the CLI and read it back.
-    let c = ctl(&server, &t, &["--json", "customer", "create", "--site", "CPM-AVIC", "--name", "钱多多", "--phone", "13700000000", "--id-number", "44010619690916537X"])
-        .json();
+    let c = ctl(
+        &server,
+        &t,
+        &[
+            "--json",
+            "customer",
+            "create",
+            "--site",
+            "CPM-AVIC",
+            "--name",
+            "钱多多",
+            "--phone",
+            "13700000000",
+            "--id-number",
+            "44010619690916537X",
+        ],
+    )
+    .json();
     let cid = c["id"].as_u64().unwrap().to_string();
     assert_eq!(c["phone"], "137****0000");
-    let d = ctl(&server, &t, &["--json", "dossier", "create", "--site", "AVIC", "--room", "9-1-2-201", "--owner", &cid, "--box", "12"]).json();
+    let d = ctl(
+        &server,
+        &t,
+        &["--json", "dossier", "create", "--site", "AVIC", "--room", "9-1-2-201", "--owner", &cid, "--box", "12"],
+    )
+    .json();
     let number = d["archive_number"].as_str().unwrap().to_string();
     assert_eq!(number, "CPM-AVIC-010");
     assert_eq!(d["label"], "9-1-2-201 钱多多");
-    let found = ctl(&server, &t, &["--json", "dossier", "search", "--site", "AVIC", "--building", "9", "--unit", "1", "--room", "201"]).json();
+    let found = ctl(
+        &server,
+        &t,
+        &["--json", "dossier", "search", "--site", "AVIC", "--building", "9", "--unit", "1", "--room", "201"],
+    )
+    .json();
     assert_eq!(found["items"][0]["archive_number"], number.as_str());
     let by_name = ctl(&server, &t, &["--json", "dossier", "search", "--name", "多多"]).json();
     assert_eq!(by_name["items"].as_array().unwrap().len(), 1);
@@ -246,10 +310,17 @@ async fn danganctl_end_to_end() {
     let stale = ctl(&server, &t, &["dossier", "update", &number, "--version", "1", "--cabinet", "5"]);
     assert_eq!(stale.code, 1);
     assert!(stale.stderr.contains("aborted") && stale.stderr.contains("version"), "{}", stale.stderr);
-    let ch = ctl(&server, &t, &["--json", "dossier", "change", &number, "--phone", "13700001111", "--reason", "业主换号"]).json();
+    let ch =
+        ctl(&server, &t, &["--json", "dossier", "change", &number, "--phone", "13700001111", "--reason", "业主换号"])
+            .json();
     assert_eq!(ch["parties"][0]["customer"]["phone"], "137****1111");
     let buyer = ctl(&server, &t, &["--json", "customer", "create", "--site", "AVIC", "--name", "孙买家"]).json();
-    let tr = ctl(&server, &t, &["--json", "dossier", "transfer", &number, "--new-owner", &buyer["id"].to_string(), "--reason", "过户"]).json();
+    let tr = ctl(
+        &server,
+        &t,
+        &["--json", "dossier", "transfer", &number, "--new-owner", &buyer["id"].to_string(), "--reason", "过户"],
+    )
+    .json();
     assert_eq!(tr["previous"]["status"], "superseded");
     assert_eq!(tr["current"]["archive_number"], "CPM-AVIC-011");
     let comp = ctl(&server, &t, &["--json", "dossier", "completeness", "CPM-AVIC-001"]).json();
@@ -259,7 +330,8 @@ async fn danganctl_end_to_end() {
     let hist = ctl(&server, &t, &["--json", "dossier", "history", &number]).json();
     let kinds: Vec<&str> = hist["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, vec!["created", "updated", "contact_changed", "transferred_out"]);
-    let incomplete = ctl(&server, &t, &["--json", "dossier", "search", "--site", "AVIC", "--incomplete", "--all"]).json();
+    let incomplete =
+        ctl(&server, &t, &["--json", "dossier", "search", "--site", "AVIC", "--incomplete", "--all"]).json();
     assert!(incomplete["items"].as_array().unwrap().iter().all(|d| d["archive_number"] != "CPM-AVIC-001"));
 
     // Tables by default; clear errors for bad input and unknown ids.
@@ -282,7 +354,8 @@ async fn danganctl_end_to_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_client_discovers_the_api_through_reflection() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let python = std::env::var("DANGAN_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|_| root.join(".venv/bin/python"));
+    let python =
+        std::env::var("DANGAN_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|_| root.join(".venv/bin/python"));
     assert!(python.exists(), "{} is missing: `make test` creates it (deploy/scripts/setup.sh test)", python.display());
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]);

@@ -532,6 +532,10 @@ async fn record_changes_are_atomic_and_audited(b: &Backend) {
     assert!(!all.contains(PHONE_1) && !all.contains(PHONE_2), "history holds a plain phone number");
 }
 
+fn transfer(owners: Vec<CustomerId>, reason: &str, date: Option<chrono::NaiveDate>) -> TransferRequest {
+    TransferRequest { new_owner_ids: owners, reason: reason.into(), effective_date: date, location: None }
+}
+
 async fn transfer_supersedes_and_links(b: &Backend) {
     let a = &b.archive;
     let s = site(a, "AVIC").await;
@@ -540,14 +544,15 @@ async fn transfer_supersedes_and_links(b: &Backend) {
     let d = a.create_dossier(new_dossier(s.id, addr("3", "2", 12, "1201"), seller.id), "t").await.unwrap();
     let eff = chrono::NaiveDate::from_ymd_opt(2024, 5, 20).unwrap();
     assert!(matches!(
-        a.transfer(d.id, 1, vec![seller.id], "二手房过户", Some(eff), None, "t").await,
+        a.transfer(d.id, 1, transfer(vec![seller.id], "二手房过户", Some(eff)), "t").await,
         Err(ArchiveError::InvalidArgument(_))
     ));
     assert!(matches!(
-        a.transfer(d.id, 7, vec![buyer.id], "二手房过户", Some(eff), None, "t").await,
+        a.transfer(d.id, 7, transfer(vec![buyer.id], "二手房过户", Some(eff)), "t").await,
         Err(ArchiveError::VersionConflict { .. })
     ));
-    let (prev, cur) = a.transfer(d.id, 1, vec![buyer.id], "二手房过户", Some(eff), None, "archivist").await.unwrap();
+    let (prev, cur) =
+        a.transfer(d.id, 1, transfer(vec![buyer.id], "二手房过户", Some(eff)), "archivist").await.unwrap();
     assert_eq!(prev.status, DossierStatus::Superseded);
     assert_eq!(prev.retention, Retention::Until(chrono::NaiveDate::from_ymd_opt(2027, 5, 20).unwrap()));
     assert_eq!(prev.successor_id, Some(cur.id));
@@ -559,7 +564,7 @@ async fn transfer_supersedes_and_links(b: &Backend) {
     assert_eq!(cur.location, prev.location);
     // A superseded dossier no longer changes.
     assert!(matches!(
-        a.transfer(d.id, 2, vec![buyer.id], "again", Some(eff), None, "t").await,
+        a.transfer(d.id, 2, transfer(vec![buyer.id], "again", Some(eff)), "t").await,
         Err(ArchiveError::FailedPrecondition(_))
     ));
     let h_prev = a.list_history(prev.id, PageRequest::default()).await.unwrap().items;

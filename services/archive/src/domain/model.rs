@@ -326,6 +326,17 @@ pub enum Change {
     Family { customer_id: CustomerId, members: Vec<FamilyMember> },
 }
 
+/// A transfer as requested: the use case turns it into a [`Transfer`].
+#[derive(Debug, Clone)]
+pub struct TransferRequest {
+    pub new_owner_ids: Vec<CustomerId>,
+    pub reason: String,
+    /// None means today.
+    pub effective_date: Option<NaiveDate>,
+    /// None keeps the old dossier's location.
+    pub location: Option<Location>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Transfer {
     pub new_owner_ids: Vec<CustomerId>,

@@ -240,12 +240,10 @@ impl Archive {
         &self,
         id: DossierId,
         expected_version: u64,
-        new_owner_ids: Vec<CustomerId>,
-        reason: &str,
-        effective_date: Option<NaiveDate>,
-        location: Option<Location>,
+        req: TransferRequest,
         actor: &str,
     ) -> Result<(Dossier, Dossier)> {
+        let TransferRequest { new_owner_ids, reason, effective_date, location } = req;
         let mut v = Violations::new();
         if reason.trim().is_empty() {
             v.add("reason", "is required: say why ownership changed");

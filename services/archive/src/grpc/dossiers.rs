@@ -7,7 +7,7 @@ use super::convert::{self, id, optional_enum};
 use super::wire;
 use crate::domain::error::Violations;
 use crate::domain::id_number::IdNumber;
-use crate::domain::model::{CustomerId, DossierId, SiteId};
+use crate::domain::model::{CustomerId, DossierId, SiteId, TransferRequest};
 use crate::domain::phone::Phone;
 use crate::domain::service::Archive;
 use crate::domain::store::{DossierKey, DossierQuery};
@@ -138,8 +138,8 @@ impl DossierService for DossierApi {
         let eff = v.check("effective_date", validate::optional_date(&r.effective_date)).flatten();
         let location = r.location.clone().map(|l| convert::location(Some(l), "location", &mut v));
         wire(v.into_result())?;
-        let (prev, cur) =
-            wire(self.0.transfer(DossierId(did), expected, owners, &reason, eff, location, &who.name).await)?;
+        let req = TransferRequest { new_owner_ids: owners, reason, effective_date: eff, location };
+        let (prev, cur) = wire(self.0.transfer(DossierId(did), expected, req, &who.name).await)?;
         tracing::info!(previous = %prev.archive_number, current = %cur.archive_number, "ownership transferred");
         Ok(Response::new(pb::TransferOwnershipResponse {
             previous: Some(convert::dossier_pb(prev, false)),

@@ -43,7 +43,8 @@ impl SiteService for SiteApi {
         let site = id(r.site_id, "site_id", &mut v);
         let addr = convert::unit_address(r.address, "address.", &mut v);
         wire(v.into_result())?;
-        let unit = wire(self.0.create_unit(SiteId(site), addr.unwrap_or_else(|| unreachable_address())).await)?;
+        let Some(addr) = addr else { return Err(Status::invalid_argument("address is required")) };
+        let unit = wire(self.0.create_unit(SiteId(site), addr).await)?;
         Ok(Response::new(convert::unit_pb(unit)))
     }
 
@@ -71,12 +72,6 @@ impl SiteService for SiteApi {
             next_page_token,
         }))
     }
-}
-
-/// `unit_address` returns None only after recording a violation, which
-/// `into_result` has already turned into an error.
-fn unreachable_address() -> crate::domain::model::UnitAddress {
-    crate::domain::model::UnitAddress { building: String::new(), unit: String::new(), floor: 0, room: String::new() }
 }
 
 #[tonic::async_trait]

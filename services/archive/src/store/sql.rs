@@ -25,6 +25,16 @@ use crate::domain::model::*;
 use crate::domain::store::{ArchiveStore, DossierKey, DossierQuery, Page, PageRequest, SiteKey};
 use crate::domain::{ArchiveError, Result};
 
+/// A history row to write in the transaction of the change it records.
+struct Event<'a> {
+    dossier: i64,
+    kind: HistoryKind,
+    actor: &'a str,
+    reason: &'a str,
+    summary: String,
+    details: serde_json::Value,
+}
+
 /// A write transaction, holding the SQLite writer lock while it lives.
 struct WriteTxn {
     txn: DatabaseTransaction,
@@ -138,24 +148,15 @@ impl SqlStore {
         row.try_get::<i64>("", "last_seq").map_err(map_db)
     }
 
-    async fn insert_history<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        dossier: i64,
-        kind: HistoryKind,
-        actor: &str,
-        reason: &str,
-        summary: String,
-        details: serde_json::Value,
-    ) -> Result<()> {
+    async fn insert_history<C: ConnectionTrait>(&self, conn: &C, e: Event<'_>) -> Result<()> {
         history::ActiveModel {
             id: NotSet,
-            dossier_id: Set(dossier),
-            kind: Set(kind.as_str().into()),
-            actor: Set(actor.into()),
-            reason: Set(reason.into()),
-            summary: Set(summary),
-            details: Set(details.to_string()),
+            dossier_id: Set(e.dossier),
+            kind: Set(e.kind.as_str().into()),
+            actor: Set(e.actor.into()),
+            reason: Set(e.reason.into()),
+            summary: Set(e.summary),
+            details: Set(e.details.to_string()),
             occurred_at: Set(Utc::now()),
         }
         .insert(conn)
@@ -528,15 +529,7 @@ impl ArchiveStore for SqlStore {
         self.insert_parties(&w.txn, row.id, &new.parties).await?;
         let parties: Vec<_> =
             new.parties.iter().map(|(c, r)| json!({"customer_id": c.0, "role": r.as_str()})).collect();
-        self.insert_history(
-            &w.txn,
-            row.id,
-            HistoryKind::Created,
-            actor,
-            "",
-            format!("created {} for {}", row.archive_number, codec::unit_from(unit.clone()).address.label()),
-            json!({"archive_number": row.archive_number, "class": row.class, "unit_id": unit.id, "parties": parties}),
-        )
+        self.insert_history(&w.txn, Event { dossier: row.id, kind: HistoryKind::Created, actor, reason: "", summary: format!("created {} for {}", row.archive_number, codec::unit_from(unit.clone()).address.label()), details: json!({"archive_number": row.archive_number, "class": row.class, "unit_id": unit.id, "parties": parties}) })
         .await?;
         let d = self.load_dossier(&w.txn, row.id).await?;
         w.txn.commit().await.map_err(map_db)?;
@@ -620,12 +613,14 @@ impl ArchiveStore for SqlStore {
         let summary = format!("updated {}", fields.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
         self.insert_history(
             &w.txn,
-            row.id,
-            HistoryKind::Updated,
-            actor,
-            reason,
-            summary,
-            serde_json::Value::Object(changes),
+            Event {
+                dossier: row.id,
+                kind: HistoryKind::Updated,
+                actor,
+                reason,
+                summary,
+                details: serde_json::Value::Object(changes),
+            },
         )
         .await?;
         let d = self.load_dossier(&w.txn, row.id).await?;
@@ -766,7 +761,7 @@ impl ArchiveStore for SqlStore {
             }
         };
         self.bump_version(&w.txn, &row, expected).await?;
-        self.insert_history(&w.txn, row.id, kind, actor, reason, summary, details).await?;
+        self.insert_history(&w.txn, Event { dossier: row.id, kind, actor, reason, summary, details }).await?;
         let d = self.load_dossier(&w.txn, row.id).await?;
         w.txn.commit().await.map_err(map_db)?;
         Ok(d)
@@ -833,22 +828,26 @@ impl ArchiveStore for SqlStore {
         });
         self.insert_history(
             &w.txn,
-            old.id,
-            HistoryKind::TransferredOut,
-            actor,
-            &t.reason,
-            format!("ownership transferred to {}; kept until {}", new.archive_number, t.retain_until),
-            details.clone(),
+            Event {
+                dossier: old.id,
+                kind: HistoryKind::TransferredOut,
+                actor,
+                reason: &t.reason,
+                summary: format!("ownership transferred to {}; kept until {}", new.archive_number, t.retain_until),
+                details: details.clone(),
+            },
         )
         .await?;
         self.insert_history(
             &w.txn,
-            new.id,
-            HistoryKind::TransferredIn,
-            actor,
-            &t.reason,
-            format!("created by transfer from {}", old.archive_number),
-            details,
+            Event {
+                dossier: new.id,
+                kind: HistoryKind::TransferredIn,
+                actor,
+                reason: &t.reason,
+                summary: format!("created by transfer from {}", old.archive_number),
+                details,
+            },
         )
         .await?;
         let prev = self.load_dossier(&w.txn, old.id).await?;
@@ -903,15 +902,7 @@ impl ArchiveStore for SqlStore {
                 };
             }
         };
-        self.insert_history(
-            &w.txn,
-            row.id,
-            HistoryKind::DocumentRegistered,
-            actor,
-            "",
-            format!("registered {} ({} pages)", doc.doc_type, doc.page_count),
-            json!({"document_id": m.id, "document_type": doc.doc_type, "title": doc.title, "page_count": doc.page_count}),
-        )
+        self.insert_history(&w.txn, Event { dossier: row.id, kind: HistoryKind::DocumentRegistered, actor, reason: "", summary: format!("registered {} ({} pages)", doc.doc_type, doc.page_count), details: json!({"document_id": m.id, "document_type": doc.doc_type, "title": doc.title, "page_count": doc.page_count}) })
         .await?;
         w.txn.commit().await.map_err(map_db)?;
         codec::document_from(&self.crypto, m)

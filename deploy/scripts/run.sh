@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `make run`: build, start dangan-archive on embedded defaults (SQLite and
+# keys in .dangan/data), load the demo data set and show it.
+# DETACH=1 leaves the server running in the background (`make stop` stops it).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+deploy/scripts/setup.sh run
+cargo build --workspace --bins
+
+data=${DANGAN_DATA_DIR:-.dangan/data}
+listen=${DANGAN_LISTEN:-127.0.0.1:50051}
+mkdir -p .dangan
+ctl=target/debug/danganctl
+export DANGAN_SERVER="http://$listen"
+
+if [ -f .dangan/server.pid ] && kill -0 "$(cat .dangan/server.pid)" 2>/dev/null; then
+    echo "dangan-archive is already running (pid $(cat .dangan/server.pid)); \`make stop\` stops it"
+    pid=$(cat .dangan/server.pid)
+else
+    : > .dangan/server.out
+    target/debug/dangan-archive --listen "$listen" --data-dir "$data" > .dangan/server.out 2> .dangan/server.log &
+    pid=$!
+    echo "$pid" > .dangan/server.pid
+    for _ in $(seq 1 120); do
+        grep -q 'listening on' .dangan/server.out && break
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "dangan-archive failed to start:" >&2; tail -20 .dangan/server.log >&2; exit 1
+        fi
+        sleep 0.25
+    done
+fi
+export DANGAN_TOKEN
+DANGAN_TOKEN=$(cat "$data/admin.token")
+
+$ctl demo load
+echo; echo "Sites:"; $ctl site list
+echo; echo "Dossiers of site CPM-AVIC:"; $ctl dossier search --site AVIC --all
+echo; echo "One dossier:"; $ctl dossier get CPM-AVIC-001
+echo; echo "What CPM-AVIC-002 still lacks:"; $ctl dossier completeness CPM-AVIC-002
+echo; echo "Search by a 2-character name:"; $ctl dossier search --name 娜娜
+
+cat <<MSG
+
+dangan-archive is running on $listen (data in $data, log in .dangan/server.log).
+In another shell:
+  export DANGAN_SERVER=http://$listen DANGAN_TOKEN=\$(cat $data/admin.token)
+  $ctl dossier search --site AVIC --incomplete
+  $ctl dossier history CPM-AVIC-003
+  $ctl dossier get CPM-AVIC-001 --reveal --json
+  $ctl --help
+MSG
+
+if [ "${DETACH:-0}" = 1 ]; then
+    echo "Left running in the background; \`make stop\` stops it."
+    exit 0
+fi
+echo "Ctrl-C stops it."
+trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f .dangan/server.pid; exit 0' INT TERM
+wait "$pid" || true
+rm -f .dangan/server.pid

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs what dangan needs and is missing, idempotently, on Debian.
+#   setup.sh run    build tools (what `make run` needs)
+#   setup.sh test   + PostgreSQL running with a test database, and .venv with
+#                   the Python gRPC client used by the reflection test
+# Writes .dangan/test.env with DANGAN_TEST_DATABASE_URL for the test scripts.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mode=${1:-run}
+mkdir -p .dangan
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=0
+need_pkgs() {
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    say "installing Debian packages: ${missing[*]}"
+    if [ $apt_updated -eq 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+}
+
+# Build: a C compiler for the bundled SQLite and the crypto crates.
+command -v cc >/dev/null 2>&1 || need_pkgs gcc libc6-dev
+command -v curl >/dev/null 2>&1 || need_pkgs curl ca-certificates
+if ! command -v cargo >/dev/null 2>&1; then
+    say "installing the Rust toolchain (rustup)"
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain none
+    # shellcheck disable=SC1091
+    . "$HOME/.cargo/env"
+fi
+# rust-toolchain.toml pins the version; this fetches it if absent.
+rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
+
+[ "$mode" = run ] && exit 0
+
+# ---- test: PostgreSQL ----
+pg_url=${DANGAN_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
+pg_ok() { command -v psql >/dev/null 2>&1 && psql "$1" -Atqc 'select 1' >/dev/null 2>&1; }
+if ! pg_ok "$pg_url"; then
+    command -v pg_ctlcluster >/dev/null 2>&1 || need_pkgs postgresql postgresql-client
+    if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+        say "starting PostgreSQL"
+        ver=$(ls /etc/postgresql | sort -V | tail -1)
+        as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start
+        for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+    fi
+fi
+if ! pg_ok "$pg_url"; then
+    # A stock Debian cluster asks for passwords over TCP: make a role for the tests.
+    say "creating the PostgreSQL role and database dangan_test"
+    as_root su postgres -c "psql -Atqc \"select 1 from pg_roles where rolname='dangan'\" | grep -q 1 || psql -qc \"create role dangan login superuser password 'dangan'\""
+    as_root su postgres -c "psql -Atqc \"select 1 from pg_database where datname='dangan_test'\" | grep -q 1 || createdb -O dangan dangan_test"
+    pg_url=postgres://dangan:dangan@127.0.0.1:5432/dangan_test
+fi
+pg_ok "$pg_url" || { echo "PostgreSQL is not reachable at $pg_url" >&2; exit 1; }
+echo "export DANGAN_TEST_DATABASE_URL=$pg_url" > .dangan/test.env
+
+# ---- test: the Python gRPC client ----
+if ! .venv/bin/python -c 'import grpc, grpc_reflection, google.protobuf' >/dev/null 2>&1; then
+    say "creating .venv with grpcio and grpcio-reflection"
+    python3 -m venv .venv >/dev/null 2>&1 || { need_pkgs python3-venv; python3 -m venv .venv; }
+    .venv/bin/pip install -q --disable-pip-version-check grpcio grpcio-reflection protobuf
+fi
