@@ -112,6 +112,7 @@ suite!(
     transfer_supersedes_and_links,
     documents_and_completeness,
     private_values_are_not_stored_in_plain_text,
+    bulk_import_continues_numbers_and_stays_searchable,
 );
 
 async fn site(a: &Archive, code: &str) -> Site {
@@ -699,4 +700,52 @@ async fn private_values_are_not_stored_in_plain_text(b: &Backend) {
             }
         }
     }
+}
+
+async fn bulk_import_continues_numbers_and_stays_searchable(b: &Backend) {
+    use dangan_archive::store::bulk::ImportRecord;
+    let a = &b.archive;
+    let s = site(a, "AVIC").await;
+    let first = a.create_customer(person(s.id, "王芳", None, None), None).await.unwrap();
+    a.create_dossier(new_dossier(s.id, addr("1", "1", 1, "101"), first.id), "t").await.unwrap();
+    // 2,500 records over three statements' worth of rows; 1-1-1-101 exists already.
+    let records: Vec<ImportRecord> = (0..2500)
+        .map(|i| ImportRecord {
+            unit: addr(&format!("{}", i % 10 + 1), "1", 1, &format!("{}", 101 + i / 10)),
+            class: DossierClass::A,
+            location: Location::default(),
+            owner: person(s.id, &format!("欧阳{i}"), Some(&format!("139{i:08}")), None),
+        })
+        .collect();
+    let numbers = b.store.import_dossiers(s.id, &records, "importer").await.unwrap();
+    assert_eq!(numbers.first().unwrap(), "CPM-AVIC-002");
+    assert_eq!(numbers.last().unwrap(), "CPM-AVIC-2501");
+    // Ordinary creation afterwards: ids and numbers continue without collision.
+    let c = a.create_customer(person(s.id, "李四", None, None), None).await.unwrap();
+    let d = a.create_dossier(new_dossier(s.id, addr("99", "1", 1, "101"), c.id), "t").await.unwrap();
+    assert_eq!(d.archive_number, "CPM-AVIC-2502");
+    let by_name = DossierQuery { name: Some("欧阳1234".into()), ..Default::default() };
+    let found = a.search_dossiers(by_name, false).await.unwrap().items;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].unit.address.label(), "5-1-1-224");
+    let by_phone = DossierQuery { phone: Some(Phone::parse("13900001234").unwrap()), ..Default::default() };
+    assert_eq!(a.search_dossiers(by_phone, false).await.unwrap().items[0].id, found[0].id);
+    let by_room = DossierQuery {
+        site_id: Some(s.id),
+        building: Some("1".into()),
+        unit: Some("1".into()),
+        room: Some("101".into()),
+        ..Default::default()
+    };
+    assert_eq!(a.search_dossiers(by_room, false).await.unwrap().items.len(), 2, "the existing unit was not reused");
+    let h = a.list_history(found[0].id, PageRequest::default()).await.unwrap().items;
+    assert_eq!((h.len(), h[0].actor.as_str()), (1, "importer"));
+    // A record of another site is refused and nothing is written.
+    let other = site(a, "OTHER").await;
+    let mut bad = records[..2].to_vec();
+    bad[1].owner.site_id = other.id;
+    assert!(matches!(b.store.import_dossiers(s.id, &bad, "i").await, Err(ArchiveError::InvalidArgument(_))));
+    let c2 = a.create_customer(person(s.id, "赵六", None, None), None).await.unwrap();
+    let d2 = a.create_dossier(new_dossier(s.id, addr("99", "1", 1, "102"), c2.id), "t").await.unwrap();
+    assert_eq!(d2.archive_number, "CPM-AVIC-2503");
 }

@@ -36,13 +36,13 @@ struct Event<'a> {
 }
 
 /// A write transaction, holding the SQLite writer lock while it lives.
-struct WriteTxn {
-    txn: DatabaseTransaction,
+pub(super) struct WriteTxn {
+    pub(super) txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
 }
 
 impl SqlStore {
-    async fn write(&self) -> Result<WriteTxn> {
+    pub(super) async fn write(&self) -> Result<WriteTxn> {
         let guard = match &self.write_lock {
             Some(l) => Some(l.clone().lock_owned().await),
             None => None,
@@ -140,7 +140,7 @@ impl SqlStore {
     async fn next_seq(&self, txn: &DatabaseTransaction, site: i64) -> Result<i64> {
         let stmt = Query::update()
             .table(site::Entity)
-            .value(site::Column::LastSeq, Expr::col(site::Column::LastSeq).add(1))
+            .value(site::Column::LastSeq, Expr::col(site::Column::LastSeq).add(1i64))
             .and_where(site::Column::Id.eq(site))
             .returning_col(site::Column::LastSeq)
             .to_owned();
@@ -170,7 +170,7 @@ impl SqlStore {
     /// PostgreSQL lose cleanly instead of overwriting.
     async fn bump_version(&self, txn: &DatabaseTransaction, row: &dossier::Model, expected: u64) -> Result<()> {
         let r = dossier::Entity::update_many()
-            .col_expr(dossier::Column::Version, Expr::col(dossier::Column::Version).add(1))
+            .col_expr(dossier::Column::Version, Expr::col(dossier::Column::Version).add(1i64))
             .col_expr(dossier::Column::UpdatedAt, Expr::val(Utc::now()))
             .filter(dossier::Column::Id.eq(row.id))
             .filter(dossier::Column::Version.eq(expected as i64))
