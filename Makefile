@@ -11,7 +11,7 @@ stop:           ## stop a server started with `make run DETACH=1`
 	deploy/scripts/stop.sh
 
 bench:          ## load 1M dossiers into PostgreSQL and SQLite and measure gRPC latency (see BENCHMARKS.md)
-	deploy/scripts/bench.sh
+	deploy/scripts/bench.sh $(ARGS)
 
 lint:
 	cargo fmt --all -- --check

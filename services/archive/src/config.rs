@@ -102,7 +102,7 @@ impl Default for Config {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: None, schema: None, max_connections: 16 }
+        Self { url: None, schema: None, max_connections: 8 }
     }
 }
 

@@ -9,9 +9,9 @@ use std::time::Duration;
 use anyhow::Context;
 use dangan_proto::archive::v1 as pb;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
 use crate::crypto::Crypto;
@@ -139,7 +139,10 @@ pub async fn serve(
             pb::document_service_server::DocumentServiceServer::new(DocumentApi(archive)),
             auth,
         ))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+        // TCP_NODELAY on accepted connections: HTTP/2 writes a response's
+        // frames separately, and without it Nagle holds the last one until
+        // the client's delayed ACK, adding ~40 ms to every larger response.
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async move {
             shutdown.await;
             let _ = stop_tx.send(true);
         });

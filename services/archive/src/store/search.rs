@@ -97,24 +97,33 @@ fn condition_holds(c: ChecklistCondition) -> Expr {
     Expr::exists(parties.to_owned())
 }
 
-pub fn build(q: &DossierQuery, crypto: &Crypto) -> Select<dossier::Entity> {
+/// The ids of the units an address filter names (building, and optionally
+/// unit and room). Resolved in a query of its own so that the dossier query
+/// filters on a short literal list: without table statistics SQLite would
+/// rather walk all dossiers in id order than use the unit index for a subquery.
+pub fn units_of(q: &DossierQuery) -> Option<Select<unit::Entity>> {
+    let b = q.building.as_ref()?;
+    let mut sel = unit::Entity::find().filter(unit::Column::Building.eq(b.as_str()));
+    if let Some(site) = q.site_id {
+        sel = sel.filter(unit::Column::SiteId.eq(site.0));
+    }
+    if let Some(u) = &q.unit {
+        sel = sel.filter(unit::Column::Unit.eq(u.as_str()));
+    }
+    if let Some(r) = &q.room {
+        sel = sel.filter(unit::Column::Room.eq(r.as_str()));
+    }
+    Some(sel)
+}
+
+/// The dossier query; `unit_ids` is the result of [`units_of`], if any.
+pub fn build(q: &DossierQuery, crypto: &Crypto, unit_ids: Option<&[i64]>) -> Select<dossier::Entity> {
     let mut sel = dossier::Entity::find();
     if let Some(site) = q.site_id {
         sel = sel.filter(dossier::Column::SiteId.eq(site.0));
     }
-    if let Some(b) = &q.building {
-        let mut units = Query::select();
-        units.column(unit::Column::Id).from(unit::Entity).and_where(unit::Column::Building.eq(b.as_str()));
-        if let Some(site) = q.site_id {
-            units.and_where(unit::Column::SiteId.eq(site.0));
-        }
-        if let Some(u) = &q.unit {
-            units.and_where(unit::Column::Unit.eq(u.as_str()));
-        }
-        if let Some(r) = &q.room {
-            units.and_where(unit::Column::Room.eq(r.as_str()));
-        }
-        sel = sel.filter(dossier::Column::UnitId.in_subquery(units.to_owned()));
+    if let Some(units) = unit_ids {
+        sel = sel.filter(dossier::Column::UnitId.is_in(units.iter().copied()));
     }
 
     // Person filters must all match one and the same party.

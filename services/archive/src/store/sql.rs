@@ -10,8 +10,8 @@ use chrono::Utc;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
+    Iterable, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 use tokio::sync::OwnedMutexGuard;
@@ -51,59 +51,41 @@ impl SqlStore {
         Ok(WriteTxn { txn, _guard: guard })
     }
 
-    /// Loads units, parties and their customers for dossier rows, keeping order.
-    async fn hydrate<C: ConnectionTrait>(&self, conn: &C, rows: Vec<dossier::Model>) -> Result<Vec<Dossier>> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let unit_ids: HashSet<i64> = rows.iter().map(|r| r.unit_id).collect();
-        let units: HashMap<i64, Unit> = unit::Entity::find()
-            .filter(unit::Column::Id.is_in(unit_ids))
-            .all(conn)
-            .await
-            .map_err(map_db)?
-            .into_iter()
-            .map(|u| (u.id, codec::unit_from(u)))
-            .collect();
-        let parties = party::Entity::find()
-            .filter(party::Column::DossierId.is_in(ids))
-            .order_by_asc(party::Column::DossierId)
-            .order_by_asc(party::Column::CustomerId)
-            .all(conn)
-            .await
-            .map_err(map_db)?;
-        let cust_ids: HashSet<i64> = parties.iter().map(|p| p.customer_id).collect();
-        let mut customers = HashMap::new();
-        for m in
-            customer::Entity::find().filter(customer::Column::Id.is_in(cust_ids)).all(conn).await.map_err(map_db)?
-        {
-            customers.insert(m.id, customer_from(&self.crypto, m)?);
-        }
-        let mut by_dossier: HashMap<i64, Vec<Party>> = HashMap::new();
-        for p in parties {
-            let role = PartyRole::parse(&p.role).unwrap_or(PartyRole::Occupant);
-            if let Some(c) = customers.get(&p.customer_id) {
-                by_dossier.entry(p.dossier_id).or_default().push(Party { role, customer: c.clone() });
+    /// Loads whole dossiers (unit, parties, customers) in one joined query,
+    /// in id order. `filter` narrows the dossiers; one round trip instead of
+    /// one per table is most of the cost of a read.
+    async fn load_where<C: ConnectionTrait>(&self, conn: &C, filter: Condition) -> Result<Vec<Dossier>> {
+        let mut q = full_select();
+        q.cond_where(filter)
+            .order_by((dossier::Entity, dossier::Column::Id), sea_orm::Order::Asc)
+            .order_by((party::Entity, party::Column::CustomerId), sea_orm::Order::Asc);
+        let rows = conn.query_all(&q).await.map_err(map_db)?;
+        let mut out: Vec<(dossier::Model, Unit, Vec<Party>)> = Vec::new();
+        for row in rows {
+            let d = dossier::Model::from_query_result(&row, "d_").map_err(map_db)?;
+            if out.last().is_none_or(|(last, _, _)| last.id != d.id) {
+                let u = unit::Model::from_query_result(&row, "u_").map_err(map_db)?;
+                out.push((d, codec::unit_from(u), Vec::new()));
+            }
+            let p = party::Model::from_query_result_optional(&row, "p_").map_err(map_db)?;
+            let c = customer::Model::from_query_result_optional(&row, "c_").map_err(map_db)?;
+            if let (Some(p), Some(c), Some((_, _, parties))) = (p, c, out.last_mut()) {
+                let role = PartyRole::parse(&p.role).unwrap_or(PartyRole::Occupant);
+                parties.push(Party { role, customer: customer_from(&self.crypto, c)? });
             }
         }
-        for list in by_dossier.values_mut() {
-            // Owners first, then tenants, agents, occupants; stable by customer id.
-            list.sort_by_key(|p| (p.role as u8, p.customer.id));
-        }
-        rows.into_iter()
-            .map(|r| {
-                let unit = units.get(&r.unit_id).cloned().ok_or_else(|| ArchiveError::not_found("unit", r.unit_id))?;
-                let parties = by_dossier.remove(&r.id).unwrap_or_default();
-                dossier_from(r, unit, parties)
+        out.into_iter()
+            .map(|(d, u, mut parties)| {
+                // Owners first, then tenants, agents, occupants; stable by customer id.
+                parties.sort_by_key(|p| (p.role as u8, p.customer.id));
+                dossier_from(d, u, parties)
             })
             .collect()
     }
 
     async fn load_dossier<C: ConnectionTrait>(&self, conn: &C, id: i64) -> Result<Dossier> {
-        let row = dossier::Entity::find_by_id(id).one(conn).await.map_err(map_db)?;
-        let row = row.ok_or_else(|| ArchiveError::not_found("dossier", id))?;
-        Ok(self.hydrate(conn, vec![row]).await?.remove(0))
+        let cond = Condition::all().add(Expr::col((dossier::Entity, dossier::Column::Id)).eq(id));
+        self.load_where(conn, cond).await?.pop().ok_or_else(|| ArchiveError::not_found("dossier", id))
     }
 
     /// Customers by id for a site: every id must exist there.
@@ -318,16 +300,40 @@ impl SqlStore {
     }
 
     async fn dossier_by_request(&self, request_id: &str) -> Result<Option<Dossier>> {
-        let row = dossier::Entity::find()
-            .filter(dossier::Column::RequestId.eq(request_id))
-            .one(&self.db)
-            .await
-            .map_err(map_db)?;
-        match row {
-            Some(r) => Ok(Some(self.hydrate(&self.db, vec![r]).await?.remove(0))),
-            None => Ok(None),
+        let cond = Condition::all().add(Expr::col((dossier::Entity, dossier::Column::RequestId)).eq(request_id));
+        Ok(self.load_where(&self.db, cond).await?.pop())
+    }
+}
+
+/// dossiers ⋈ units ⟕ dossier_parties ⟕ customers, every column aliased with
+/// its table's prefix (d_, u_, p_, c_) so each model decodes from the row.
+fn full_select() -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::Alias;
+    fn cols<E: EntityTrait>(q: &mut sea_orm::sea_query::SelectStatement, e: E, prefix: &str) {
+        for c in E::Column::iter() {
+            let name = sea_orm::IdenStatic::as_str(&c);
+            q.expr_as(Expr::col((e, c)), Alias::new(format!("{prefix}{name}")));
         }
     }
+    let mut q = Query::select();
+    q.from(dossier::Entity)
+        .inner_join(
+            unit::Entity,
+            Expr::col((unit::Entity, unit::Column::Id)).equals((dossier::Entity, dossier::Column::UnitId)),
+        )
+        .left_join(
+            party::Entity,
+            Expr::col((party::Entity, party::Column::DossierId)).equals((dossier::Entity, dossier::Column::Id)),
+        )
+        .left_join(
+            customer::Entity,
+            Expr::col((customer::Entity, customer::Column::Id)).equals((party::Entity, party::Column::CustomerId)),
+        );
+    cols(&mut q, dossier::Entity, "d_");
+    cols(&mut q, unit::Entity, "u_");
+    cols(&mut q, party::Entity, "p_");
+    cols(&mut q, customer::Entity, "c_");
+    q
 }
 
 fn unit_active(site: i64, a: &UnitAddress) -> unit::ActiveModel {
@@ -537,24 +543,44 @@ impl ArchiveStore for SqlStore {
     }
 
     async fn get_dossier(&self, key: &DossierKey) -> Result<Dossier> {
-        let row = match key {
-            DossierKey::Id(id) => dossier::Entity::find_by_id(id.0).one(&self.db).await,
-            DossierKey::Number(n) => {
-                dossier::Entity::find().filter(dossier::Column::ArchiveNumber.eq(n.as_str())).one(&self.db).await
+        let (cond, missing) = match key {
+            DossierKey::Id(id) => {
+                (Expr::col((dossier::Entity, dossier::Column::Id)).eq(id.0), ArchiveError::not_found("dossier", id))
             }
-        }
-        .map_err(map_db)?;
-        let row = row.ok_or_else(|| match key {
-            DossierKey::Id(id) => ArchiveError::not_found("dossier", id),
-            DossierKey::Number(n) => ArchiveError::not_found("dossier", n),
-        })?;
-        Ok(self.hydrate(&self.db, vec![row]).await?.remove(0))
+            DossierKey::Number(n) => (
+                Expr::col((dossier::Entity, dossier::Column::ArchiveNumber)).eq(n.as_str()),
+                ArchiveError::not_found("dossier", n),
+            ),
+        };
+        self.load_where(&self.db, Condition::all().add(cond)).await?.pop().ok_or(missing)
     }
 
     async fn search_dossiers(&self, q: &DossierQuery) -> Result<Page<Dossier>> {
-        let rows = search::build(q, &self.crypto).all(&self.db).await.map_err(map_db)?;
-        let page = page_of(rows, q.page.size, |r: &dossier::Model| r.id);
-        Ok(Page { items: self.hydrate(&self.db, page.items).await?, next_after: page.next_after })
+        let unit_ids: Option<Vec<i64>> = match search::units_of(q) {
+            Some(units) => {
+                let ids: Vec<i64> =
+                    units.select_only().column(unit::Column::Id).into_tuple().all(&self.db).await.map_err(map_db)?;
+                if ids.is_empty() {
+                    return Ok(Page { items: Vec::new(), next_after: None });
+                }
+                Some(ids)
+            }
+            None => None,
+        };
+        // The page's ids first, then the dossiers in one joined query.
+        let ids: Vec<i64> = search::build(q, &self.crypto, unit_ids.as_deref())
+            .select_only()
+            .column(dossier::Column::Id)
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(map_db)?;
+        let page = page_of(ids, q.page.size, |id| *id);
+        if page.items.is_empty() {
+            return Ok(Page { items: Vec::new(), next_after: None });
+        }
+        let cond = Condition::all().add(Expr::col((dossier::Entity, dossier::Column::Id)).is_in(page.items));
+        Ok(Page { items: self.load_where(&self.db, cond).await?, next_after: page.next_after })
     }
 
     async fn update_dossier(
