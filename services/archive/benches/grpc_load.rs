@@ -8,7 +8,10 @@
 //! stack, measured the same way in the same run.
 //!
 //! cargo bench -p dangan-archive --bench grpc_load -- [--dossiers N]
-//!     [--backend sqlite|postgres|both] [--clients 32] [--seconds 10] [--reuse]
+//!     [--backend sqlite|postgres|both] [--clients 32] [--seconds 10] [--reuse] [--pool 8]
+//!     [--only get,room,name,phone] [--cold]
+//! Before measuring, the tables are read once into the OS page cache (steady
+//! state of a running server); --cold skips that and measures disk reads too.
 //! PostgreSQL: DANGAN_BENCH_DATABASE_URL, schema `bench`. The default goes
 //! through the local Unix socket: sqlx 0.9.0 does not set TCP_NODELAY
 //! (sqlx issue #4335), which stalls TCP round trips on loopback.
@@ -116,6 +119,8 @@ struct Opts {
     seconds: u64,
     reuse: bool,
     pool: u32,
+    only: Option<String>,
+    cold: bool,
 }
 
 fn opts() -> Opts {
@@ -126,6 +131,8 @@ fn opts() -> Opts {
         seconds: 10,
         reuse: false,
         pool: 8,
+        only: None,
+        cold: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -141,12 +148,41 @@ fn opts() -> Opts {
                 }
             }
             "--reuse" => o.reuse = true,
+            "--only" => o.only = args.next(),
+            "--cold" => o.cold = true,
             "--pool" => o.pool = args.next().and_then(|v| v.parse().ok()).expect("--pool N"),
             "--bench" => {}
             other => panic!("unknown argument {other}"),
         }
     }
     o
+}
+
+/// Reads the tables once so the OS page cache holds them, as on a server that
+/// has been running for a while; measures steady state rather than disk seeks.
+async fn warm(backend: &str, store: &SqlStore) {
+    let start = Instant::now();
+    match store.backend() {
+        DbBackend::Postgres => {
+            let db = store.connection();
+            db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+                .await
+                .expect("pg_prewarm (postgresql-contrib)");
+            db.execute_unprepared(
+                "SELECT pg_prewarm(c.oid::regclass, 'read') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = 'bench' AND c.relkind IN ('r', 'i')",
+            )
+            .await
+            .unwrap();
+        }
+        _ => {
+            let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data/archive.db");
+            let mut f = std::fs::File::open(file).unwrap();
+            let mut buf = vec![0u8; 1 << 20];
+            while std::io::Read::read(&mut f, &mut buf).unwrap() > 0 {}
+        }
+    }
+    println!("[{backend}] warmed the page cache in {:.1} s", start.elapsed().as_secs_f64());
 }
 
 async fn open(backend: &str, fresh: bool, pool: u32) -> SqlStore {
@@ -237,6 +273,7 @@ enum Call {
     GetByNumber,
     SearchRoom,
     SearchName,
+    SearchName20,
     SearchPhone,
 }
 
@@ -246,7 +283,8 @@ impl Call {
             Call::Health => "gRPC health (ceiling)",
             Call::GetByNumber => "get by archive number",
             Call::SearchRoom => "search by room",
-            Call::SearchName => "search by 2-character name",
+            Call::SearchName => "search by 2-character name (page of 50, the default)",
+            Call::SearchName20 => "search by 2-character name (page of 20)",
             Call::SearchPhone => "search by phone",
         }
     }
@@ -280,7 +318,7 @@ async fn one(call: Call, ch: &Channel, layout: &Layout, site_id: u64, rng: &mut 
             c.get_dossier(with_token(pb::GetDossierRequest { key: Some(key), reveal_private: false })).await.unwrap();
             1
         }
-        Call::SearchRoom | Call::SearchName | Call::SearchPhone => {
+        Call::SearchRoom | Call::SearchName | Call::SearchName20 | Call::SearchPhone => {
             let mut c = pb::dossier_service_client::DossierServiceClient::new(ch.clone());
             let mut req = pb::SearchDossiersRequest::default();
             match call {
@@ -292,6 +330,10 @@ async fn one(call: Call, ch: &Channel, layout: &Layout, site_id: u64, rng: &mut 
                     req.room = a.room;
                 }
                 Call::SearchName => req.customer_name = layout.name(i).chars().take(2).collect(),
+                Call::SearchName20 => {
+                    req.customer_name = layout.name(i).chars().take(2).collect();
+                    req.page = Some(pb::PageRequest { page_size: 20, page_token: String::new() });
+                }
                 _ => req.phone = layout.phone(i),
             }
             c.search_dossiers(with_token(req)).await.unwrap().into_inner().dossiers.len()
@@ -344,15 +386,19 @@ async fn main() {
     let o = opts();
     let mut report = String::new();
     report.push_str(&format!(
-        "{} dossiers, {} concurrent clients, pool of {} connections, {} s per call type after 2 s warm-up, client and server in one process on {} cores\n\n",
+        "{} dossiers, {} concurrent clients, pool of {} connections, {} s per call type after 2 s warm-up, {} page cache, client and server in one process on {} cores\n\n",
         o.dossiers,
-        o.pool,
         o.clients,
+        o.pool,
         o.seconds,
+        if o.cold { "cold" } else { "warmed" },
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     ));
     for backend in o.backends.clone() {
         let (store, archive, took) = load(backend, &o).await;
+        if !o.cold {
+            warm(backend, &store).await;
+        }
         let site = archive
             .get_site(&dangan_archive::domain::store::SiteKey::Code { org: Some("BNCH".into()), site: "LOAD".into() })
             .await
@@ -381,7 +427,26 @@ async fn main() {
             "| call | p50 ms | p99 ms | requests/s | vs health | results/call |\n|---|---:|---:|---:|---:|---:|\n",
         );
         let mut health_rps = 0.0;
-        for call in [Call::Health, Call::GetByNumber, Call::SearchRoom, Call::SearchName, Call::SearchPhone] {
+        let calls = [
+            Call::Health,
+            Call::GetByNumber,
+            Call::SearchRoom,
+            Call::SearchName,
+            Call::SearchName20,
+            Call::SearchPhone,
+        ];
+        // --only health,name,... runs a subset (for profiling); health always runs as the anchor.
+        let wanted = |c: &Call| {
+            let key = match c {
+                Call::Health => return true,
+                Call::GetByNumber => "get",
+                Call::SearchRoom => "room",
+                Call::SearchName | Call::SearchName20 => "name",
+                Call::SearchPhone => "phone",
+            };
+            o.only.as_ref().is_none_or(|only| only.split(',').any(|x| x == key))
+        };
+        for call in calls.into_iter().filter(wanted) {
             let s = drive(call, addr, &o, site.id.0 as u64).await;
             if matches!(call, Call::Health) {
                 health_rps = s.rps;

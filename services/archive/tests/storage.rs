@@ -255,7 +255,8 @@ async fn concurrent_creation_is_unique_and_gap_free(b: &Backend) {
     let s = site(a, "AVIC").await;
     let owner = a.create_customer(person(s.id, "王芳", None, None), None).await.unwrap();
     let mut tasks = Vec::new();
-    for i in 0..120 {
+    // 125 concurrent creations, of which 100 succeed.
+    for i in 0..125 {
         let a = a.clone();
         tasks.push(tokio::spawn(async move {
             // Every fifth request names a missing customer and must fail
@@ -274,13 +275,13 @@ async fn concurrent_creation_is_unique_and_gap_free(b: &Backend) {
             Err(e) => panic!("unexpected error: {e}"),
         }
     }
-    assert_eq!(failures, 24);
-    assert_eq!(numbers.len(), 96);
+    assert_eq!(failures, 25);
+    assert_eq!(numbers.len(), 100);
     let unique: HashSet<_> = numbers.iter().collect();
-    assert_eq!(unique.len(), 96, "duplicate archive numbers");
+    assert_eq!(unique.len(), 100, "duplicate archive numbers");
     let mut seqs: Vec<u32> = numbers.iter().map(|n| n.rsplit('-').next().unwrap().parse().unwrap()).collect();
     seqs.sort();
-    assert_eq!(seqs, (1..=96).collect::<Vec<_>>(), "numbers are not gap-free");
+    assert_eq!(seqs, (1..=100).collect::<Vec<_>>(), "numbers are not gap-free");
 }
 
 async fn idempotent_creation_by_request_id(b: &Backend) {

@@ -297,7 +297,7 @@ pub fn new_dossier(r: pb::CreateDossierRequest) -> Result<NewDossier> {
     let notes = opt_text(&r.notes, 2000, "notes", &mut v);
     let request_id = v.check("request_id", validate::request_id(&r.request_id)).flatten();
     v.into_result()?;
-    let (Some(unit), Some(class)) = (unit, class) else { unreachable_violation()? };
+    let (Some(unit), Some(class)) = (unit, class) else { incomplete_request()? };
     Ok(NewDossier {
         site_id: SiteId(site),
         unit,
@@ -311,8 +311,9 @@ pub fn new_dossier(r: pb::CreateDossierRequest) -> Result<NewDossier> {
     })
 }
 
-/// Used where a value is None only if a violation was recorded (and returned).
-fn unreachable_violation<T>() -> Result<T> {
+/// For a value that is None only when a violation was recorded, which
+/// `into_result` has already returned; a defensive error, not a reachable path.
+fn incomplete_request<T>() -> Result<T> {
     Err(ArchiveError::invalid("request", "is incomplete"))
 }
 
@@ -386,7 +387,7 @@ pub fn change(r: &pb::RecordChangeRequest) -> Result<Change> {
         }
     };
     v.into_result()?;
-    out.map_or_else(unreachable_violation, Ok)
+    out.map_or_else(incomplete_request, Ok)
 }
 
 pub fn new_document(r: pb::RegisterDocumentRequest, today: NaiveDate) -> Result<NewDocument> {

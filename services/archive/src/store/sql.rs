@@ -22,6 +22,7 @@ use super::search::{self, name_grams};
 use super::{SqlStore, map_db};
 use crate::domain::archive_number::ArchivePattern;
 use crate::domain::model::*;
+use crate::domain::phone::Phone;
 use crate::domain::store::{ArchiveStore, DossierKey, DossierQuery, Page, PageRequest, SiteKey};
 use crate::domain::{ArchiveError, Result};
 
@@ -357,8 +358,6 @@ fn page_of<T>(mut items: Vec<T>, size: u32, id: impl Fn(&T) -> i64) -> Page<T> {
 fn masked_phone(p: &Option<Phone>) -> serde_json::Value {
     p.as_ref().map_or(serde_json::Value::Null, |p| json!(p.masked()))
 }
-
-use crate::domain::phone::Phone;
 
 #[async_trait]
 impl ArchiveStore for SqlStore {
