@@ -53,7 +53,7 @@ pub async fn connect(server: &str, token: Option<&str>) -> anyhow::Result<Client
 
 /// "not found: dossier CPM-AVIC-999 not found", with one line per bad field.
 pub fn describe(s: &Status) -> String {
-    let code = snake(&format!("{:?}", s.code()));
+    let code = crate::render::split_camel(&format!("{:?}", s.code()), ' ');
     match s.get_details_bad_request() {
         Some(br) if !br.field_violations.is_empty() => {
             let mut out = code;
@@ -64,15 +64,4 @@ pub fn describe(s: &Status) -> String {
         }
         _ => format!("{code}: {}", s.message()),
     }
-}
-
-fn snake(s: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            out.push(' ');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
 }

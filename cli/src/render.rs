@@ -6,14 +6,15 @@ use dangan_proto::archive::v1 as pb;
 use serde_json::{Value, json};
 
 fn name_of<T: std::fmt::Debug>(e: Option<T>) -> String {
-    e.map(|e| snake(&format!("{e:?}"))).unwrap_or_default()
+    e.map(|e| split_camel(&format!("{e:?}"), '_')).unwrap_or_default()
 }
 
-fn snake(s: &str) -> String {
+/// "NotFound" → "not_found" (or "not found" with ' ').
+pub fn split_camel(s: &str, sep: char) -> String {
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
         if c.is_uppercase() && i > 0 {
-            out.push('_');
+            out.push(sep);
         }
         out.push(c.to_ascii_lowercase());
     }
