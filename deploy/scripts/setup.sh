@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what dangan needs and is missing, idempotently, on Debian.
 #   setup.sh run    build tools (what `make run` needs)
-#   setup.sh test   + PostgreSQL running with a test database, and .venv with
-#                   the Python gRPC client used by the reflection test
+#   setup.sh test   + the CJK fonts of the scan corpus, PostgreSQL running with
+#                   a test database, and .venv with the Python gRPC client
+#                   used by the reflection test
 # Writes .dangan/test.env with DANGAN_TEST_DATABASE_URL for the test scripts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,6 +36,9 @@ fi
 rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
 
 [ "$mode" = run ] && exit 0
+
+# ---- test: fonts for the generated scan corpus ----
+need_pkgs fonts-noto-cjk fonts-arphic-ukai
 
 # ---- test: PostgreSQL ----
 pg_url=${DANGAN_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
