@@ -1,0 +1,55 @@
+//! Page images: from uploaded bytes to a straight, binarised page. Each step
+//! is a plain function on a greyscale buffer so it can run on the OCR threads
+//! and be tested on the generated corpus.
+
+mod binarize;
+mod decode;
+mod deskew;
+
+pub use binarize::{ink_ratio, is_blank, sauvola};
+pub use decode::{DecodeError, Limits, decode};
+pub use deskew::{estimate_skew, rotate};
+
+use ::image::GrayImage;
+use sha2::{Digest, Sha256};
+
+/// Lower-case hex SHA-256 of stored bytes (originals are content-addressed by it).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A page ready for OCR.
+pub struct Prepared {
+    /// Skew found and removed, degrees (positive: the scan was turned clockwise).
+    pub skew_degrees: f32,
+    /// The straightened greyscale page (the normalised archival image).
+    pub grey: GrayImage,
+    /// Its binarisation: 0 ink, 255 paper.
+    pub binary: GrayImage,
+    /// No content (see [`is_blank`]).
+    pub blank: bool,
+}
+
+/// Straightens and binarises a decoded page.
+pub fn prepare(grey: &GrayImage) -> Prepared {
+    let skew = estimate_skew(grey);
+    let straight = if skew.abs() >= 0.1 { rotate(grey, -skew) } else { grey.clone() };
+    let binary = sauvola(&straight, 0.5);
+    let blank = is_blank(&straight);
+    Prepared { skew_degrees: skew, grey: straight, binary, blank }
+}
+
+/// A thumbnail whose longer side is `max` pixels, PNG-encoded.
+pub fn thumbnail_png(grey: &GrayImage, max: u32) -> Vec<u8> {
+    let t = ::image::imageops::thumbnail(grey, max.min(grey.width()), max.min(grey.height()));
+    let (w, h) = (grey.width() as f32, grey.height() as f32);
+    let scale = (max as f32 / w.max(h)).min(1.0);
+    let t = if t.width() != (w * scale) as u32 {
+        ::image::imageops::thumbnail(grey, (w * scale).max(1.0) as u32, (h * scale).max(1.0) as u32)
+    } else {
+        t
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    t.write_to(&mut out, ::image::ImageFormat::Png).expect("PNG encoding of an in-memory image");
+    out.into_inner()
+}

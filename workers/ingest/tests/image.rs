@@ -1,0 +1,174 @@
+//! Image handling on the generated corpus and on hostile input.
+
+use dangan_corpus::{Fonts, FormKind, Level, Page};
+use dangan_ingest::image::{
+    DecodeError, Limits, decode, estimate_skew, ink_ratio, prepare, sauvola, sha256_hex, thumbnail_png,
+};
+use image::{DynamicImage, GrayImage};
+
+const DPI: u32 = 150;
+
+fn fonts() -> Fonts {
+    Fonts::load_system().expect("fonts-noto-cjk and fonts-arphic-ukai (make test installs them)")
+}
+
+fn grey(p: &Page) -> GrayImage {
+    DynamicImage::ImageRgb8(p.image.clone()).into_luma8()
+}
+
+fn png(p: &Page) -> Vec<u8> {
+    dangan_corpus::encode(std::slice::from_ref(p), dangan_corpus::Format::Png).unwrap()
+}
+
+/// A PNG that declares `w` x `h` pixels in a valid header and holds almost nothing.
+fn png_header_claiming(w: u32, h: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for b in bytes {
+            c ^= *b as u32;
+            for _ in 0..8 {
+                c = if c & 1 == 1 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+        }
+        !c
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend(data);
+        out.extend(&body);
+        out.extend(crc32(&body).to_be_bytes());
+    };
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend(h.to_be_bytes());
+    ihdr.extend([8, 0, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(b"IEND", &[]);
+    out
+}
+
+#[test]
+fn hostile_input_is_refused_with_the_reason() {
+    let l = Limits::default();
+    assert_eq!(decode(&[], &l), Err(DecodeError::Empty));
+    assert_eq!(decode(b"%PDF-1.7 not an image at all", &l), Err(DecodeError::NotAnImage));
+    assert!(matches!(decode(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", &l), Err(DecodeError::Unsupported(_))));
+    let bomb = png_header_claiming(100_000, 100_000);
+    assert!(bomb.len() < 100);
+    match decode(&bomb, &l) {
+        Err(DecodeError::TooManyPixels { width: 100_000, height: 100_000, .. }) => {}
+        other => panic!("decompression bomb not refused: {other:?}"),
+    }
+    let f = fonts();
+    let page = dangan_corpus::page(&f, FormKind::OwnerRegistration, Level::Clean, DPI, 1);
+    let bytes = png(&page);
+    let small = Limits { max_bytes: 1000, ..l };
+    assert!(matches!(decode(&bytes, &small), Err(DecodeError::FileTooLarge { .. })));
+    let few_pixels = Limits { max_pixels: 10_000, ..l };
+    assert!(matches!(decode(&bytes, &few_pixels), Err(DecodeError::TooManyPixels { page: 0, .. })));
+    let truncated = &bytes[..bytes.len() / 2];
+    let err = decode(truncated, &l).unwrap_err();
+    assert!(matches!(err, DecodeError::Corrupt { page: 0, .. }), "{err:?}");
+    assert!(err.to_string().starts_with("page 0 is corrupt or truncated"), "{err}");
+    // The intact file decodes to its one page.
+    let pages = decode(&bytes, &l).unwrap();
+    assert_eq!((pages.len(), pages[0].width()), (1, page.image.width()));
+}
+
+#[test]
+fn multi_page_tiffs_decode_page_by_page() {
+    let f = fonts();
+    let pages: Vec<Page> = FormKind::ALL[..3]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| dangan_corpus::page(&f, *k, Level::Noisy, DPI, i as u64))
+        .collect();
+    let tiff = dangan_corpus::encode(&pages, dangan_corpus::Format::Tiff).unwrap();
+    let decoded = decode(&tiff, &Limits::default()).unwrap();
+    assert_eq!(decoded.len(), 3);
+    assert!(matches!(decode(&tiff, &Limits { max_pages: 2, ..Limits::default() }), Err(DecodeError::TooManyPages(2))));
+    // Truncated in the second page: the error names it.
+    let cut = decode(&tiff[..tiff.len() * 2 / 3], &Limits::default()).unwrap_err();
+    assert!(matches!(cut, DecodeError::Corrupt { page: 1 | 2, .. }), "{cut:?}");
+}
+
+#[test]
+fn deskew_finds_the_skew_of_noisy_and_hard_pages() {
+    let f = fonts();
+    let mut worst: f32 = 0.0;
+    for (i, kind) in FormKind::ALL.iter().enumerate() {
+        for level in [Level::Noisy, Level::Hard] {
+            for seed in 0..1u64 {
+                let p = dangan_corpus::page(&f, *kind, level, DPI, seed * 10 + i as u64);
+                let est = estimate_skew(&grey(&p));
+                let err = (est - p.truth.skew_degrees).abs();
+                worst = worst.max(err);
+                assert!(err <= 0.3, "{kind:?} {level:?} seed {seed}: skew {} estimated {est}", p.truth.skew_degrees);
+            }
+        }
+    }
+    eprintln!("worst deskew error: {worst:.2}°");
+    let clean = dangan_corpus::page(&f, FormKind::PurchaseContract, Level::Clean, DPI, 5);
+    assert!(estimate_skew(&grey(&clean)).abs() <= 0.1);
+}
+
+#[test]
+fn binarisation_keeps_values_and_drops_noise() {
+    let f = fonts();
+    for kind in FormKind::ALL {
+        let p = dangan_corpus::page(&f, kind, Level::Hard, DPI, 3);
+        let bin = sauvola(&grey(&p), 0.5);
+        // Grain, grey paper and the dark corner do not turn into ink.
+        assert!(ink_ratio(&bin, 0.05) < 0.08, "{kind:?}: {}", ink_ratio(&bin, 0.05));
+        for field in &p.truth.fields {
+            if p.truth.stamped_field.as_deref() == Some(field.field.key.as_str()) {
+                continue;
+            }
+            let b = field.bbox;
+            let (mut ink, mut all) = (0, 0);
+            for y in b[1] as u32..(b[3] as u32).min(bin.height()) {
+                for x in b[0] as u32..(b[2] as u32).min(bin.width()) {
+                    all += 1;
+                    ink += u32::from(bin.get_pixel(x, y)[0] == 0);
+                }
+            }
+            let share = ink as f32 / all.max(1) as f32;
+            assert!(share > 0.03, "{kind:?}.{}: value lost in binarisation ({share})", field.field.key);
+        }
+    }
+}
+
+#[test]
+fn blank_pages_are_recognised_and_form_pages_are_not() {
+    let f = fonts();
+    // A blank sheet through the same scanner: grey paper, uneven light, grain, skew.
+    let mut sheet = image::RgbImage::from_pixel(1240, 1754, image::Rgb([250, 250, 246]));
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(9);
+    dangan_corpus::degrade::uneven_light(&mut sheet, 0.3, &mut rng);
+    dangan_corpus::degrade::noise(&mut sheet, 14.0, &mut rng);
+    let sheet = dangan_corpus::degrade::rotate(&sheet, 2.0);
+    let blank = prepare(&DynamicImage::ImageRgb8(sheet).into_luma8());
+    assert!(blank.blank, "a blank sheet was taken for a page with content");
+    for (i, kind) in FormKind::ALL.iter().enumerate() {
+        for level in [Level::ALL[i % 3], Level::Hard] {
+            let p = dangan_corpus::page(&f, *kind, level, DPI, 7);
+            let prepared = prepare(&grey(&p));
+            assert!(!prepared.blank, "{kind:?} {level:?} taken for blank");
+            assert!((prepared.skew_degrees - p.truth.skew_degrees).abs() <= 0.3);
+            // Straightened: nothing left to correct.
+            assert!(estimate_skew(&prepared.grey).abs() <= 0.3);
+        }
+    }
+}
+
+#[test]
+fn digests_and_thumbnails() {
+    assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    let f = fonts();
+    let p = dangan_corpus::page(&f, FormKind::IdCardCopy, Level::Clean, DPI, 2);
+    let thumb = image::load_from_memory(&thumbnail_png(&grey(&p), 256)).unwrap();
+    assert_eq!(thumb.height(), 256);
+    assert!(thumb.width() < 256 && thumb.width() > 150);
+}
