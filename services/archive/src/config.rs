@@ -151,7 +151,11 @@ impl Config {
             }
             None => f = f.merge(Toml::file("dangan.toml")),
         }
-        f = f.merge(Env::prefixed("DANGAN_").split("__").ignore(&["config", "server", "token"]));
+        // DANGAN_CONFIG names the file, DANGAN_SERVER/DANGAN_TOKEN belong to
+        // danganctl and a plain DANGAN_LOG is the log filter: none are config
+        // keys (DANGAN_LOG__LEVEL still is).
+        let env = Env::prefixed("DANGAN_").filter(|k| !matches!(k.as_str(), "config" | "server" | "token" | "log"));
+        f = f.merge(env.split("__"));
         f = f.merge(Serialized::defaults(overrides));
         f.extract().map_err(Box::new)
     }
@@ -173,21 +177,39 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)]
     fn layers_apply_in_order_and_secrets_are_hidden() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("d.toml");
-        std::fs::write(
-            &file,
-            "listen = \"127.0.0.1:6000\"\n[auth]\nadmin_token = \"s3cret\"\n[database]\nmax_connections = 4\n",
-        )
-        .unwrap();
-        let overrides = Overrides { data_dir: Some("/tmp/x".into()), ..Default::default() };
-        let c = Config::load(Some(&file), overrides).unwrap();
-        assert_eq!(c.listen.port(), 6000);
-        assert_eq!(c.database.max_connections, 4);
-        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
-        assert_eq!(c.rules.superseded_retention_years, 3);
-        assert!(!format!("{c:?}").contains("s3cret"));
-        assert!(Config::load(Some(&dir.path().join("missing.toml")), Overrides::default()).is_err());
+        // In a Jail: a clean environment, serialised with the other env test.
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "d.toml",
+                "listen = \"127.0.0.1:6000\"\n[auth]\nadmin_token = \"s3cret\"\n[database]\nmax_connections = 4\n",
+            )?;
+            let overrides = Overrides { data_dir: Some("/tmp/x".into()), ..Default::default() };
+            let c = Config::load(Some(Path::new("d.toml")), overrides).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen.port(), 6000);
+            assert_eq!(c.database.max_connections, 4);
+            assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+            assert_eq!(c.rules.superseded_retention_years, 3);
+            assert!(!format!("{c:?}").contains("s3cret"));
+            assert!(Config::load(Some(Path::new("missing.toml")), Overrides::default()).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    // figment::Jail's closure must return figment's own (large) error type.
+    #[allow(clippy::result_large_err)]
+    fn environment_layer_and_the_log_filter_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DANGAN_LOG", "debug");
+            jail.set_env("DANGAN_LOG__FORMAT", "json");
+            jail.set_env("DANGAN_DATABASE__MAX_CONNECTIONS", "3");
+            jail.set_env("DANGAN_SERVER", "http://elsewhere:1");
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!((c.log.format.as_str(), c.log.level.as_str()), ("json", "info"));
+            assert_eq!(c.database.max_connections, 3);
+            Ok(())
+        });
     }
 }

@@ -92,6 +92,17 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     Ok(Prepared { archive, store, tokens })
 }
 
+/// Marks every archive service (and the server as a whole) serving or not.
+async fn set_health(h: &tonic_health::server::HealthReporter, serving: bool) {
+    use tonic_health::ServingStatus::{NotServing, Serving};
+    let status = if serving { Serving } else { NotServing };
+    h.set_service_status("", status).await;
+    h.set_service_status(pb::site_service_server::SERVICE_NAME, status).await;
+    h.set_service_status(pb::customer_service_server::SERVICE_NAME, status).await;
+    h.set_service_status(pb::dossier_service_server::SERVICE_NAME, status).await;
+    h.set_service_status(pb::document_service_server::SERVICE_NAME, status).await;
+}
+
 /// Serves until `shutdown` completes, then stops accepting calls, gives
 /// in-flight ones `grace` to finish, and closes the database.
 pub async fn serve(
@@ -102,10 +113,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let Prepared { archive, store, tokens } = prepared;
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<pb::site_service_server::SiteServiceServer<SiteApi>>().await;
-    health.set_serving::<pb::customer_service_server::CustomerServiceServer<CustomerApi>>().await;
-    health.set_serving::<pb::dossier_service_server::DossierServiceServer<DossierApi>>().await;
-    health.set_serving::<pb::document_service_server::DocumentServiceServer<DocumentApi>>().await;
+    set_health(&health, true).await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(dangan_proto::FILE_DESCRIPTOR_SET)
@@ -142,9 +150,14 @@ pub async fn serve(
         // TCP_NODELAY on accepted connections: HTTP/2 writes a response's
         // frames separately, and without it Nagle holds the last one until
         // the client's delayed ACK, adding ~40 ms to every larger response.
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), {
+            let health = health.clone();
+            async move {
+                shutdown.await;
+                // Tell load balancers first, then stop accepting.
+                set_health(&health, false).await;
+                let _ = stop_tx.send(true);
+            }
         });
     tracing::info!(%addr, "dangan-archive serving");
 
@@ -158,7 +171,6 @@ pub async fn serve(
         r = server => r.context("gRPC server failed")?,
         () = deadline => tracing::warn!("in-flight calls did not finish within the grace period"),
     }
-    health.set_not_serving::<pb::dossier_service_server::DossierServiceServer<DossierApi>>().await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
