@@ -218,17 +218,11 @@ async fn load(backend: &str, o: &Opts) -> (SqlStore, Archive, Option<Duration>) 
     if o.reuse {
         let store = open(backend, false, o.pool).await;
         let archive = Archive::new(Arc::new(store.clone()), Checklists::default_lists(), Settings::default());
-        let site = archive
-            .get_site(&dangan_archive::domain::store::SiteKey::Code { org: Some("BNCH".into()), site: "LOAD".into() })
-            .await;
-        if let Ok(site) = site {
-            let n = archive
-                .get_dossier(&dangan_archive::domain::store::DossierKey::Number(format!("BNCH-LOAD-{:07}", o.dossiers)))
-                .await;
-            if n.is_ok() && site.id.0 > 0 {
-                println!("[{backend}] reusing the loaded data set");
-                return (store, archive, None);
-            }
+        // The last dossier of the set exists only if the whole load committed.
+        let last = dangan_archive::domain::store::DossierKey::Number(format!("BNCH-LOAD-{:07}", o.dossiers));
+        if archive.get_dossier(&last).await.is_ok() {
+            println!("[{backend}] reusing the loaded data set");
+            return (store, archive, None);
         }
     }
     let store = open(backend, true, o.pool).await;

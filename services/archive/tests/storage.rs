@@ -614,6 +614,11 @@ async fn documents_and_completeness(b: &Backend) {
         a.register_document(doc(DossierId(999), "收楼单"), "t").await,
         Err(ArchiveError::NotFound { .. })
     ));
+    let mut future = doc(d.id, "收楼单");
+    future.received_on = Local::now().date_naive() + chrono::Days::new(2);
+    assert!(
+        matches!(a.register_document(future, "t").await, Err(ArchiveError::InvalidArgument(v)) if v[0].field == "received_on")
+    );
     let mut zero = doc(d.id, "收楼单");
     zero.page_count = 0;
     assert!(

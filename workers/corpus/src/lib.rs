@@ -32,13 +32,16 @@ pub enum Level {
 impl Level {
     pub const ALL: [Level; 3] = [Level::Clean, Level::Noisy, Level::Hard];
 
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "clean" => Some(Self::Clean),
-            "noisy" => Some(Self::Noisy),
-            "hard" => Some(Self::Hard),
-            _ => None,
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clean => "clean",
+            Self::Noisy => "noisy",
+            Self::Hard => "hard",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == s)
     }
 }
 
@@ -213,10 +216,7 @@ pub fn write_corpus(
             Format::Jpeg(_) => "jpg",
             Format::Tiff => "tif",
         };
-        let file = format!(
-            "{i:05}-{}.{ext}",
-            serde_json::to_value(level).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
-        );
+        let file = format!("{i:05}-{}.{ext}", level.as_str());
         let bytes = encode(&pages, format)?;
         let path = dir.join(&file);
         std::fs::write(&path, bytes).map_err(|e| CorpusError::Io { path: path.display().to_string(), source: e })?;

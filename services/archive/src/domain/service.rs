@@ -50,7 +50,9 @@ pub struct Archive {
     settings: Settings,
 }
 
-fn today() -> NaiveDate {
+/// The archive's calendar day (local time of the server), for defaults and
+/// "not in the future" rules.
+pub fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
@@ -285,6 +287,9 @@ impl Archive {
                 "document_type",
                 format!("unknown document type {:?}; use a key, name or alias of the checklist file", doc.doc_type),
             ),
+        }
+        if doc.received_on > today() {
+            v.add("received_on", format!("{} is in the future", doc.received_on));
         }
         if !(1..=10_000).contains(&doc.page_count) {
             v.add("page_count", format!("{} is outside 1-10000", doc.page_count));

@@ -390,12 +390,16 @@ pub fn change(r: &pb::RecordChangeRequest) -> Result<Change> {
     out.map_or_else(incomplete_request, Ok)
 }
 
-pub fn new_document(r: pb::RegisterDocumentRequest, today: NaiveDate) -> Result<NewDocument> {
+/// An empty `received_on` means today.
+pub fn new_document(r: pb::RegisterDocumentRequest) -> Result<NewDocument> {
     let mut v = Violations::new();
     let dossier = id(r.dossier_id, "dossier_id", &mut v);
     let title = opt_text(&r.title, 200, "title", &mut v);
     let status = optional_enum(r.status, doc_status_from, "status", &mut v).unwrap_or(DocumentStatus::Received);
-    let received = v.check("received_on", validate::optional_date(&r.received_on)).flatten().unwrap_or(today);
+    let received = v
+        .check("received_on", validate::optional_date(&r.received_on))
+        .flatten()
+        .unwrap_or_else(crate::domain::service::today);
     let request_id = v.check("request_id", validate::request_id(&r.request_id)).flatten();
     if r.fields.len() > 200 {
         v.add("fields", "at most 200 fields");

@@ -26,7 +26,7 @@ impl DocumentService for DocumentApi {
     ) -> Result<Response<pb::Document>, Status> {
         let who = caller(&req)?;
         who.require_write()?;
-        let new = wire(convert::new_document(req.into_inner(), chrono::Local::now().date_naive()))?;
+        let new = wire(convert::new_document(req.into_inner()))?;
         let d = wire(self.0.register_document(new, &who.name).await)?;
         Ok(Response::new(self.pb(d, false)))
     }

@@ -94,13 +94,11 @@ impl DossierService for DossierApi {
         who.require_write()?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        let did = id(r.id, "id", &mut v);
-        let expected = expected_version(r.expected_version, &mut v);
-        let reason = v.check("reason", clean(&r.reason, 500)).unwrap_or_default();
+        let t = Target::parse(("id", r.id), r.expected_version, &r.reason, &mut v);
         let patch = convert::dossier_patch(&r);
         wire(v.into_result())?;
         let patch = wire(patch)?;
-        let d = wire(self.0.update_dossier(DossierId(did), expected, patch, &reason, &who.name).await)?;
+        let d = wire(self.0.update_dossier(t.id, t.version, patch, &t.reason, &who.name).await)?;
         Ok(Response::new(convert::dossier_pb(d, false)))
     }
 
@@ -109,12 +107,10 @@ impl DossierService for DossierApi {
         who.require_write()?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        let did = id(r.dossier_id, "dossier_id", &mut v);
-        let expected = expected_version(r.expected_version, &mut v);
-        let reason = v.check("reason", clean(&r.reason, 500)).unwrap_or_default();
+        let t = Target::parse(("dossier_id", r.dossier_id), r.expected_version, &r.reason, &mut v);
         let change = convert::change(&r);
         wire(v.into_result())?;
-        let d = wire(self.0.record_change(DossierId(did), expected, wire(change)?, &reason, &who.name).await)?;
+        let d = wire(self.0.record_change(t.id, t.version, wire(change)?, &t.reason, &who.name).await)?;
         Ok(Response::new(convert::dossier_pb(d, false)))
     }
 
@@ -126,20 +122,18 @@ impl DossierService for DossierApi {
         who.require_write()?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        let did = id(r.dossier_id, "dossier_id", &mut v);
-        let expected = expected_version(r.expected_version, &mut v);
+        let t = Target::parse(("dossier_id", r.dossier_id), r.expected_version, &r.reason, &mut v);
         let owners: Vec<CustomerId> = r
             .new_owner_ids
             .iter()
             .enumerate()
             .map(|(i, c)| CustomerId(id(*c, &format!("new_owner_ids[{i}]"), &mut v)))
             .collect();
-        let reason = v.check("reason", clean(&r.reason, 500)).unwrap_or_default();
         let eff = v.check("effective_date", validate::optional_date(&r.effective_date)).flatten();
         let location = r.location.clone().map(|l| convert::location(Some(l), "location", &mut v));
         wire(v.into_result())?;
-        let req = TransferRequest { new_owner_ids: owners, reason, effective_date: eff, location };
-        let (prev, cur) = wire(self.0.transfer(DossierId(did), expected, req, &who.name).await)?;
+        let req = TransferRequest { new_owner_ids: owners, reason: t.reason, effective_date: eff, location };
+        let (prev, cur) = wire(self.0.transfer(t.id, t.version, req, &who.name).await)?;
         tracing::info!(previous = %prev.archive_number, current = %cur.archive_number, "ownership transferred");
         Ok(Response::new(pb::TransferOwnershipResponse {
             previous: Some(convert::dossier_pb(prev, false)),
@@ -177,9 +171,20 @@ impl DossierService for DossierApi {
     }
 }
 
-fn expected_version(v: u64, out: &mut Violations) -> u64 {
-    if v == 0 {
-        out.add("expected_version", "is required: send the version you read");
+/// The dossier a change names, the version the client read, and why.
+struct Target {
+    id: DossierId,
+    version: u64,
+    reason: String,
+}
+
+impl Target {
+    fn parse((field, dossier): (&str, u64), version: u64, reason: &str, v: &mut Violations) -> Self {
+        let id = DossierId(id(dossier, field, v));
+        if version == 0 {
+            v.add("expected_version", "is required: send the version you read");
+        }
+        let reason = v.check("reason", clean(reason, 500)).unwrap_or_default();
+        Self { id, version, reason }
     }
-    v
 }

@@ -39,16 +39,11 @@ pub fn prepare(grey: &GrayImage) -> Prepared {
     Prepared { skew_degrees: skew, grey: straight, binary, blank }
 }
 
-/// A thumbnail whose longer side is `max` pixels, PNG-encoded.
+/// A thumbnail whose longer side is `max` pixels (never enlarged), PNG-encoded.
 pub fn thumbnail_png(grey: &GrayImage, max: u32) -> Vec<u8> {
-    let t = ::image::imageops::thumbnail(grey, max.min(grey.width()), max.min(grey.height()));
     let (w, h) = (grey.width() as f32, grey.height() as f32);
     let scale = (max as f32 / w.max(h)).min(1.0);
-    let t = if t.width() != (w * scale) as u32 {
-        ::image::imageops::thumbnail(grey, (w * scale).max(1.0) as u32, (h * scale).max(1.0) as u32)
-    } else {
-        t
-    };
+    let t = ::image::imageops::thumbnail(grey, ((w * scale) as u32).max(1), ((h * scale) as u32).max(1));
     let mut out = std::io::Cursor::new(Vec::new());
     t.write_to(&mut out, ::image::ImageFormat::Png).expect("PNG encoding of an in-memory image");
     out.into_inner()
