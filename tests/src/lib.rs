@@ -30,11 +30,17 @@ impl Server {
     /// Starts the server with `args` (plus --listen 127.0.0.1:0 --data-dir) and
     /// waits for it to print its address.
     pub fn start(data_dir: &Path, args: &[&str]) -> Server {
+        Self::start_with_env(data_dir, args, &[])
+    }
+
+    /// As [`Server::start`], with extra environment variables.
+    pub fn start_with_env(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
         let stderr_log = data_dir.with_extension("stderr.log");
         let mut child = Command::new(bin("dangan-archive"))
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(args)
+            .envs(envs.iter().copied())
             .env_remove("DANGAN_DATABASE__URL")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_log).expect("log file"))

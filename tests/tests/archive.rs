@@ -236,7 +236,8 @@ async fn embedded_defaults_create_private_key_and_token_files() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = Server::start(&data, &[]);
+    // DANGAN_LOG is the log filter; it must not be taken for the `log` config key.
+    let server = Server::start_with_env(&data, &[], &[("DANGAN_LOG", "debug")]);
     for f in ["admin.token", "master.key"] {
         let mode = std::fs::metadata(data.join(f)).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{f} has mode {mode:o}");
@@ -246,6 +247,7 @@ async fn embedded_defaults_create_private_key_and_token_files() {
     let out = ctl(&server, &token, &["--json", "site", "list"]);
     assert_eq!(out.json(), serde_json::json!([]));
     assert!(!server.stderr().contains(&token), "the admin token was logged");
+    assert!(server.stderr().contains("DEBUG"), "DANGAN_LOG=debug did not reach the logger");
     assert!(server.stop().success());
 }
 

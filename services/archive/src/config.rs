@@ -154,7 +154,9 @@ impl Config {
         // DANGAN_CONFIG names the file, DANGAN_SERVER/DANGAN_TOKEN belong to
         // danganctl and a plain DANGAN_LOG is the log filter: none are config
         // keys (DANGAN_LOG__LEVEL still is).
-        let env = Env::prefixed("DANGAN_").filter(|k| !matches!(k.as_str(), "config" | "server" | "token" | "log"));
+        // The filter sees the key in its original case ("LOG").
+        let env = Env::prefixed("DANGAN_")
+            .filter(|k| !["config", "server", "token", "log"].iter().any(|skip| k.as_str().eq_ignore_ascii_case(skip)));
         f = f.merge(env.split("__"));
         f = f.merge(Serialized::defaults(overrides));
         f.extract().map_err(Box::new)
