@@ -11,7 +11,7 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult,
-    Iterable, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    Iterable, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use serde_json::json;
 use tokio::sync::OwnedMutexGuard;
@@ -48,7 +48,16 @@ impl SqlStore {
             Some(l) => Some(l.clone().lock_owned().await),
             None => None,
         };
-        let txn = self.db.begin().await.map_err(map_db)?;
+        // IMMEDIATE takes SQLite's write lock at BEGIN, where the busy timeout
+        // applies. A deferred transaction would take it at its first write,
+        // and SQLite refuses that upgrade at once ("database is locked")
+        // while an earlier, failed transaction's rollback is still in flight:
+        // dropping a transaction releases our mutex before SQLite's lock.
+        let options = TransactionOptions {
+            sqlite_transaction_mode: self.write_lock.as_ref().map(|_| SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let txn = self.db.begin_with_options(options).await.map_err(map_db)?;
         Ok(WriteTxn { txn, _guard: guard })
     }
 
