@@ -10,6 +10,8 @@ const PROTOS: &[&str] = &[
     "dangan/archive/v1/customer.proto",
     "dangan/archive/v1/dossier.proto",
     "dangan/archive/v1/document.proto",
+    "dangan/ingest/v1/job.proto",
+    "dangan/ingest/v1/ingest.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

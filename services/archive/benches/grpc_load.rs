@@ -26,7 +26,6 @@ use dangan_archive::domain::id_number::{IdNumber, check_char};
 use dangan_archive::domain::model::*;
 use dangan_archive::domain::phone::Phone;
 use dangan_archive::domain::service::{Archive, Settings};
-use dangan_archive::grpc::auth::Tokens;
 use dangan_archive::server::{Prepared, serve};
 use dangan_archive::store::SqlStore;
 use dangan_archive::store::bulk::ImportRecord;
@@ -400,7 +399,8 @@ async fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let prepared = Prepared { archive, store: store.clone(), tokens: Tokens::new(TOKEN, &[]) };
+        let objects = std::sync::Arc::new(object_store::memory::InMemory::new());
+        let prepared = Prepared::from_parts(archive, store.clone(), TOKEN, objects);
         let server = tokio::spawn(serve(
             prepared,
             listener,

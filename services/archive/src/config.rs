@@ -36,6 +36,64 @@ pub struct Config {
     pub log: LogConfig,
     /// Seconds in-flight calls get to finish after a shutdown signal.
     pub shutdown_grace_secs: u64,
+    /// The scan line: object storage, the message broker and upload limits.
+    pub ingest: IngestConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IngestConfig {
+    /// AMQP URL of RabbitMQ (`amqp://user:pass@host:5672/%2f`). Unset: the
+    /// embedded queue, read by the worker inside the `dangan` process.
+    pub broker_url: Option<Secret>,
+    /// Names of the exchange and queues: PREFIX, PREFIX.jobs, .retry, .dead.
+    pub queue_prefix: String,
+    /// Where page images are kept: `file:///path` or `s3://bucket`. Unset:
+    /// `objects/` in the data directory.
+    pub storage_url: Option<String>,
+    pub s3: S3Config,
+    /// Largest accepted scan file, bytes.
+    pub max_file_bytes: u64,
+    /// Most pages in one multi-page TIFF.
+    pub max_pages: u32,
+    /// Address of the Prometheus endpoint (`GET /metrics`); unset: none.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Longest a worker may spend on one page (tesseract can spin on a
+    /// noisy page); the job then fails with that reason.
+    pub page_timeout_secs: u64,
+    /// Delivery attempts of a job before it goes to the dead-letter queue.
+    pub max_attempts: u32,
+    /// First retry delay, milliseconds; doubled on each further attempt.
+    pub retry_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct S3Config {
+    /// e.g. http://127.0.0.1:8333 for SeaweedFS; unset for AWS.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<Secret>,
+    pub secret_access_key: Option<Secret>,
+    /// Allow plain http endpoints (loopback test servers).
+    pub allow_http: bool,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            broker_url: None,
+            queue_prefix: "dangan.scan".into(),
+            storage_url: None,
+            s3: S3Config::default(),
+            max_file_bytes: 64 << 20,
+            max_pages: 500,
+            metrics_listen: None,
+            page_timeout_secs: 120,
+            max_attempts: 5,
+            retry_delay_ms: 2_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,6 +154,7 @@ impl Default for Config {
             rules: RulesConfig::default(),
             log: LogConfig::default(),
             shutdown_grace_secs: 20,
+            ingest: IngestConfig::default(),
         }
     }
 }
@@ -169,8 +228,23 @@ impl Config {
         }
     }
 
+    pub fn storage_url(&self) -> String {
+        match &self.ingest.storage_url {
+            Some(u) => u.clone(),
+            None => format!("file://{}", absolute(&self.data_dir.join("objects")).display()),
+        }
+    }
+
     pub fn is_embedded(&self) -> bool {
         self.database.url.is_none()
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(p)).unwrap_or(p.to_path_buf())
     }
 }
 

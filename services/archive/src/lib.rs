@@ -10,5 +10,6 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod grpc;
+pub mod ingest;
 pub mod server;
 pub mod store;

@@ -19,6 +19,9 @@ use crate::domain::checklist::Checklists;
 use crate::domain::service::{Archive, Settings};
 use crate::grpc::auth::Tokens;
 use crate::grpc::{CustomerApi, DocumentApi, DossierApi, SiteApi};
+use crate::ingest::Ingest;
+use crate::ingest::grpc::IngestApi;
+use crate::ingest::queue::{RabbitSink, Sink};
 use crate::store::SqlStore;
 
 /// What start-up resolved: the pieces `serve` runs with.
@@ -26,6 +29,41 @@ pub struct Prepared {
     pub archive: Archive,
     pub store: SqlStore,
     pub tokens: Tokens,
+    pub ingest: Ingest,
+    /// Where the outbox relay publishes scan jobs.
+    pub sink: Sink,
+    /// The embedded queue's receiving end (no broker configured): the
+    /// all-in-one `dangan` process hands it to its worker.
+    pub local_jobs: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
+    /// The admin token, for an in-process worker calling this server.
+    pub admin_token: String,
+    /// Where to serve Prometheus metrics.
+    pub metrics: Option<TcpListener>,
+}
+
+impl Prepared {
+    /// The pieces of a server for tests and benchmarks: the scan line on the
+    /// embedded queue with its images in `objects`.
+    pub fn from_parts(
+        archive: Archive,
+        store: SqlStore,
+        admin_token: &str,
+        objects: Arc<dyn object_store::ObjectStore>,
+    ) -> Self {
+        let limits = crate::ingest::Limits { max_file_bytes: 64 << 20, max_pages: 500 };
+        let ingest = Ingest::new(archive.clone(), store.clone(), objects, limits);
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        Self {
+            archive,
+            store,
+            tokens: Tokens::new(admin_token, &[]),
+            ingest,
+            sink: Sink::Local(tx),
+            local_jobs: Some(rx),
+            admin_token: admin_token.into(),
+            metrics: None,
+        }
+    }
 }
 
 /// Reads or creates the admin token file (mode 0600) of the embedded defaults.
@@ -75,6 +113,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     };
     let readers: Vec<String> = config.auth.reader_tokens.iter().map(|s| s.0.trim().to_string()).collect();
     let tokens = Tokens::new(&admin, &readers);
+    let admin_token = admin.clone();
     let checklists = match &config.checklists {
         Some(path) => {
             let text =
@@ -89,7 +128,32 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     tracing::info!(database = %crate::store::redact_url(&url), backend = ?store.backend(), "database ready");
     let settings = Settings { superseded_retention_years: config.rules.superseded_retention_years };
     let archive = Archive::new(Arc::new(store.clone()), checklists, settings);
-    Ok(Prepared { archive, store, tokens })
+    let storage_url = config.storage_url();
+    let objects = crate::ingest::objects::open(&storage_url, &config.ingest.s3)?;
+    let limits =
+        crate::ingest::Limits { max_file_bytes: config.ingest.max_file_bytes, max_pages: config.ingest.max_pages };
+    let ingest = Ingest::new(archive.clone(), store.clone(), objects, limits);
+    let (sink, local_jobs) = match &config.ingest.broker_url {
+        Some(url) => {
+            let topology = crate::ingest::queue::Topology::new(&config.ingest.queue_prefix);
+            (Sink::Rabbit(Box::new(RabbitSink::new(&url.0, topology))), None)
+        }
+        None => {
+            // Bounded: the relay waits when the worker is behind; the jobs wait in the outbox.
+            let (tx, rx) = tokio::sync::mpsc::channel(64);
+            (Sink::Local(tx), Some(rx))
+        }
+    };
+    tracing::info!(storage = %storage_url, queue = if local_jobs.is_some() { "embedded" } else { "rabbitmq" }, "scan line ready");
+    let metrics = match config.ingest.metrics_listen {
+        Some(addr) => {
+            let l = TcpListener::bind(addr).await.with_context(|| format!("binding the metrics endpoint {addr}"))?;
+            tracing::info!(addr = %l.local_addr()?, "Prometheus metrics at /metrics");
+            Some(l)
+        }
+        None => None,
+    };
+    Ok(Prepared { archive, store, tokens, ingest, sink, local_jobs, admin_token, metrics })
 }
 
 /// Marks every archive service (and the server as a whole) serving or not.
@@ -101,6 +165,7 @@ async fn set_health(h: &tonic_health::server::HealthReporter, serving: bool) {
     h.set_service_status(pb::customer_service_server::SERVICE_NAME, status).await;
     h.set_service_status(pb::dossier_service_server::SERVICE_NAME, status).await;
     h.set_service_status(pb::document_service_server::SERVICE_NAME, status).await;
+    h.set_service_status(dangan_proto::ingest::v1::ingest_service_server::SERVICE_NAME, status).await;
 }
 
 /// Serves until `shutdown` completes, then stops accepting calls, gives
@@ -111,7 +176,20 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> anyhow::Result<()> {
-    let Prepared { archive, store, tokens } = prepared;
+    let Prepared { archive, store, tokens, ingest, sink, local_jobs, admin_token: _, metrics } = prepared;
+    if local_jobs.is_some() {
+        tracing::warn!(
+            "no message broker configured (ingest.broker_url): scan jobs wait for the worker of the all-in-one `dangan` process"
+        );
+    }
+    let stop_relay = tokio_util::sync::CancellationToken::new();
+    let relay =
+        tokio::spawn(crate::ingest::relay::run(store.clone(), sink, ingest.relay_wake.clone(), stop_relay.clone()));
+    if let Some(l) = metrics {
+        tokio::spawn(crate::ingest::metrics::serve(l, ingest.metrics.clone(), store.clone(), stop_relay.clone()));
+    }
+    // Kept alive so the embedded queue stays open while nobody reads it.
+    let _local_jobs = local_jobs;
     let (health, health_service) = tonic_health::server::health_reporter();
     set_health(&health, true).await;
 
@@ -145,6 +223,11 @@ pub async fn serve(
         ))
         .add_service(InterceptedService::new(
             pb::document_service_server::DocumentServiceServer::new(DocumentApi(archive)),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            dangan_proto::ingest::v1::ingest_service_server::IngestServiceServer::new(IngestApi(ingest))
+                .max_decoding_message_size(8 << 20),
             auth,
         ))
         // TCP_NODELAY on accepted connections: HTTP/2 writes a response's
@@ -171,6 +254,8 @@ pub async fn serve(
         r = server => r.context("gRPC server failed")?,
         () = deadline => tracing::warn!("in-flight calls did not finish within the grace period"),
     }
+    stop_relay.cancel();
+    let _ = relay.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -186,7 +271,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     serve(prepared, listener, shutdown_signal(), Duration::from_secs(config.shutdown_grace_secs)).await
 }
 
-fn init_logging(config: &Config) {
+pub fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DANGAN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
@@ -197,7 +282,7 @@ fn init_logging(config: &Config) {
     }
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
     tokio::select! {

@@ -22,9 +22,9 @@ id_type!(SiteId, UnitId, CustomerId, DossierId, DocumentId, HistoryId);
 
 /// Enums stored as short stable strings in the database.
 macro_rules! str_enum {
-    ($name:ident { $($variant:ident = $s:literal),* $(,)? }) => {
+    ($name:ident { $($(#[$m:meta])* $variant:ident = $s:literal),* $(,)? }) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),* }
+        pub enum $name { $($(#[$m])* $variant),* }
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),*];
             pub fn as_str(self) -> &'static str {
@@ -39,6 +39,7 @@ macro_rules! str_enum {
         }
     };
 }
+pub(crate) use str_enum;
 
 str_enum!(DossierClass {
     A = "A",
@@ -104,6 +105,7 @@ str_enum!(HistoryKind {
     TransferredOut = "transferred_out",
     TransferredIn = "transferred_in",
     DocumentRegistered = "document_registered",
+    FieldCorrected = "field_corrected",
 });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

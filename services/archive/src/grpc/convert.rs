@@ -106,7 +106,7 @@ enum_map!(history_from, history_to, pb::HistoryEventKind, HistoryKind, {
     Created => HistoryKind::Created, Updated => HistoryKind::Updated, ContactChanged => HistoryKind::ContactChanged,
     OccupantChanged => HistoryKind::OccupantChanged, FamilyChanged => HistoryKind::FamilyChanged,
     TransferredOut => HistoryKind::TransferredOut, TransferredIn => HistoryKind::TransferredIn,
-    DocumentRegistered => HistoryKind::DocumentRegistered,
+    DocumentRegistered => HistoryKind::DocumentRegistered, FieldCorrected => HistoryKind::FieldCorrected,
 });
 
 /// A required enum: unspecified or unknown values are violations.
@@ -561,7 +561,9 @@ pub fn dossier_pb(d: Dossier, reveal: bool) -> pb::Dossier {
     }
 }
 
-fn mask_value(key: &str, value: &str) -> String {
+/// A private field's value with its middle hidden (ID numbers and phones in
+/// their own masked forms).
+pub fn mask_value(key: &str, value: &str) -> String {
     if let Ok(id) = IdNumber::parse(value) {
         return id.masked();
     }

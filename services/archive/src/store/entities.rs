@@ -203,3 +203,145 @@ pub mod history {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod scan_batch {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "scan_batches")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub batch_key: String,
+        pub site_id: i64,
+        pub box_no: String,
+        pub dossier_id: Option<i64>,
+        pub created_by: String,
+        pub created_at: DateTimeUtc,
+        pub route_cursor: i64,
+        pub cover_dossier_id: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod scan_file {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "scan_files")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub batch_id: i64,
+        pub file_index: i32,
+        pub name: String,
+        pub sha256: String,
+        pub size: i64,
+        pub object_key: String,
+        pub pages: i32,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod scan_job {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "scan_jobs")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub batch_id: i64,
+        pub file_id: i64,
+        pub seq: i64,
+        pub page_index: i32,
+        pub state: String,
+        pub reason: String,
+        pub form: String,
+        pub cover_number: String,
+        pub result_enc: String,
+        pub normalised_key: String,
+        pub thumbnail_key: String,
+        pub attempts: i32,
+        pub routed: bool,
+        pub dossier_id: Option<i64>,
+        pub document_id: Option<i64>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {
+        #[sea_orm(
+            belongs_to = "super::scan_file::Entity",
+            from = "Column::FileId",
+            to = "super::scan_file::Column::Id"
+        )]
+        File,
+    }
+
+    impl Related<super::scan_file::Entity> for Entity {
+        fn to() -> RelationDef {
+            Relation::File.def()
+        }
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod scan_outbox {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "scan_outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub job_id: i64,
+        pub payload: Vec<u8>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod review_task {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "review_tasks")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub job_id: i64,
+        pub batch_id: i64,
+        pub kind: String,
+        pub field_key: String,
+        pub suggested_enc: String,
+        pub confidence: f32,
+        pub reason: String,
+        pub dossier_id: Option<i64>,
+        pub state: String,
+        pub resolved_enc: String,
+        pub resolved_by: String,
+        pub created_at: DateTimeUtc,
+        pub resolved_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

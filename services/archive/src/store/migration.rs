@@ -9,7 +9,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Registry)]
+        vec![Box::new(M0001Registry), Box::new(M0002ScanLine)]
     }
 }
 
@@ -347,6 +347,205 @@ impl MigrationTrait for M0001Registry {
             false,
         ))
         .await?;
+        Ok(())
+    }
+}
+
+/// The scan line: batches, their files, one job per page, the outbox the
+/// relay publishes from, and review tasks.
+struct M0002ScanLine;
+
+// Named by hand: the derive names a migration after its file, and both live here.
+impl MigrationName for M0002ScanLine {
+    fn name(&self) -> &str {
+        "m0002_scan_line"
+    }
+}
+
+#[derive(DeriveIden)]
+enum ScanBatches {
+    Table,
+    Id,
+    BatchKey,
+    SiteId,
+    BoxNo,
+    DossierId,
+    CreatedBy,
+    CreatedAt,
+    RouteCursor,
+    CoverDossierId,
+}
+
+#[derive(DeriveIden)]
+enum ScanFiles {
+    Table,
+    Id,
+    BatchId,
+    FileIndex,
+    Name,
+    Sha256,
+    Size,
+    ObjectKey,
+    Pages,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ScanJobs {
+    Table,
+    Id,
+    BatchId,
+    FileId,
+    Seq,
+    PageIndex,
+    State,
+    Reason,
+    Form,
+    CoverNumber,
+    ResultEnc,
+    NormalisedKey,
+    ThumbnailKey,
+    Attempts,
+    Routed,
+    DossierId,
+    DocumentId,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ScanOutbox {
+    Table,
+    Id,
+    JobId,
+    Payload,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ReviewTasks {
+    Table,
+    Id,
+    JobId,
+    BatchId,
+    Kind,
+    FieldKey,
+    SuggestedEnc,
+    Confidence,
+    Reason,
+    DossierId,
+    State,
+    ResolvedEnc,
+    ResolvedBy,
+    CreatedAt,
+    ResolvedAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0002ScanLine {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(ScanBatches::Table)
+                .if_not_exists()
+                .col(big_pk_auto(ScanBatches::Id))
+                .col(string_len(ScanBatches::BatchKey, 64))
+                .col(big_integer(ScanBatches::SiteId))
+                .col(string_len(ScanBatches::BoxNo, 50))
+                .col(big_integer_null(ScanBatches::DossierId))
+                .col(string_len(ScanBatches::CreatedBy, 100))
+                .col(timestamp_with_time_zone(ScanBatches::CreatedAt))
+                .col(big_integer(ScanBatches::RouteCursor).default(0))
+                .col(big_integer_null(ScanBatches::CoverDossierId))
+                .foreign_key(&mut fk((ScanBatches::Table, ScanBatches::SiteId), (Sites::Table, Sites::Id)))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("ux_scan_batches_key", ScanBatches::Table, cols!(ScanBatches::BatchKey), true)).await?;
+        m.create_table(
+            Table::create()
+                .table(ScanFiles::Table)
+                .if_not_exists()
+                .col(big_pk_auto(ScanFiles::Id))
+                .col(big_integer(ScanFiles::BatchId))
+                .col(integer(ScanFiles::FileIndex))
+                .col(string_len(ScanFiles::Name, 255))
+                .col(string_len(ScanFiles::Sha256, 64))
+                .col(big_integer(ScanFiles::Size))
+                .col(string_len(ScanFiles::ObjectKey, 200))
+                .col(integer(ScanFiles::Pages))
+                .col(timestamp_with_time_zone(ScanFiles::CreatedAt))
+                .foreign_key(&mut fk((ScanFiles::Table, ScanFiles::BatchId), (ScanBatches::Table, ScanBatches::Id)))
+                .take(),
+        )
+        .await?;
+        // One stored copy of a content: a file already uploaded (in any batch) is skipped.
+        m.create_index(index("ux_scan_files_sha256", ScanFiles::Table, cols!(ScanFiles::Sha256), true)).await?;
+        m.create_table(
+            Table::create()
+                .table(ScanJobs::Table)
+                .if_not_exists()
+                .col(big_pk_auto(ScanJobs::Id))
+                .col(big_integer(ScanJobs::BatchId))
+                .col(big_integer(ScanJobs::FileId))
+                .col(big_integer(ScanJobs::Seq))
+                .col(integer(ScanJobs::PageIndex))
+                .col(string_len(ScanJobs::State, 16))
+                .col(text(ScanJobs::Reason))
+                .col(string_len(ScanJobs::Form, 40))
+                .col(string_len(ScanJobs::CoverNumber, 64))
+                .col(text(ScanJobs::ResultEnc))
+                .col(string_len(ScanJobs::NormalisedKey, 200))
+                .col(string_len(ScanJobs::ThumbnailKey, 200))
+                .col(integer(ScanJobs::Attempts))
+                .col(boolean(ScanJobs::Routed))
+                .col(big_integer_null(ScanJobs::DossierId))
+                .col(big_integer_null(ScanJobs::DocumentId))
+                .col(timestamp_with_time_zone(ScanJobs::CreatedAt))
+                .col(timestamp_with_time_zone(ScanJobs::UpdatedAt))
+                .foreign_key(&mut fk((ScanJobs::Table, ScanJobs::BatchId), (ScanBatches::Table, ScanBatches::Id)))
+                .foreign_key(&mut fk((ScanJobs::Table, ScanJobs::FileId), (ScanFiles::Table, ScanFiles::Id)))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("ux_scan_jobs_seq", ScanJobs::Table, cols!(ScanJobs::BatchId, ScanJobs::Seq), true))
+            .await?;
+        m.create_index(index("ix_scan_jobs_state", ScanJobs::Table, cols!(ScanJobs::State), false)).await?;
+        m.create_table(
+            Table::create()
+                .table(ScanOutbox::Table)
+                .if_not_exists()
+                .col(big_pk_auto(ScanOutbox::Id))
+                .col(big_integer(ScanOutbox::JobId))
+                .col(blob(ScanOutbox::Payload))
+                .col(timestamp_with_time_zone(ScanOutbox::CreatedAt))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(ReviewTasks::Table)
+                .if_not_exists()
+                .col(big_pk_auto(ReviewTasks::Id))
+                .col(big_integer(ReviewTasks::JobId))
+                .col(big_integer(ReviewTasks::BatchId))
+                .col(string_len(ReviewTasks::Kind, 16))
+                .col(string_len(ReviewTasks::FieldKey, 64))
+                .col(text(ReviewTasks::SuggestedEnc))
+                .col(float(ReviewTasks::Confidence))
+                .col(text(ReviewTasks::Reason))
+                .col(big_integer_null(ReviewTasks::DossierId))
+                .col(string_len(ReviewTasks::State, 16))
+                .col(text(ReviewTasks::ResolvedEnc))
+                .col(string_len(ReviewTasks::ResolvedBy, 100))
+                .col(timestamp_with_time_zone(ReviewTasks::CreatedAt))
+                .col(timestamp_with_time_zone_null(ReviewTasks::ResolvedAt))
+                .foreign_key(&mut fk((ReviewTasks::Table, ReviewTasks::JobId), (ScanJobs::Table, ScanJobs::Id)))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("ix_review_state", ReviewTasks::Table, cols!(ReviewTasks::State, ReviewTasks::Id), false))
+            .await?;
         Ok(())
     }
 }

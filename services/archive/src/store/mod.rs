@@ -5,6 +5,7 @@ pub mod bulk;
 mod codec;
 pub mod entities;
 pub mod migration;
+pub mod scan;
 mod search;
 mod sql;
 

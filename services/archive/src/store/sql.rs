@@ -27,13 +27,13 @@ use crate::domain::store::{ArchiveStore, DossierKey, DossierQuery, Page, PageReq
 use crate::domain::{ArchiveError, Result};
 
 /// A history row to write in the transaction of the change it records.
-struct Event<'a> {
-    dossier: i64,
-    kind: HistoryKind,
-    actor: &'a str,
-    reason: &'a str,
-    summary: String,
-    details: serde_json::Value,
+pub(super) struct Event<'a> {
+    pub(super) dossier: i64,
+    pub(super) kind: HistoryKind,
+    pub(super) actor: &'a str,
+    pub(super) reason: &'a str,
+    pub(super) summary: String,
+    pub(super) details: serde_json::Value,
 }
 
 /// A write transaction, holding the SQLite writer lock while it lives.
@@ -140,7 +140,7 @@ impl SqlStore {
         row.try_get::<i64>("", "last_seq").map_err(map_db)
     }
 
-    async fn insert_history<C: ConnectionTrait>(&self, conn: &C, e: Event<'_>) -> Result<()> {
+    pub(super) async fn insert_history<C: ConnectionTrait>(&self, conn: &C, e: Event<'_>) -> Result<()> {
         history::ActiveModel {
             id: NotSet,
             dossier_id: Set(e.dossier),
