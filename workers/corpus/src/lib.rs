@@ -6,6 +6,7 @@
 //! value, Kai "handwriting", low contrast, uneven light, JPEG 25-50).
 //! Some documents are multi-page TIFFs. Everything follows from one seed.
 
+pub mod bad;
 pub mod content;
 pub mod degrade;
 pub mod render;

@@ -21,33 +21,6 @@ fn png(p: &Page) -> Vec<u8> {
 }
 
 /// A PNG that declares `w` x `h` pixels in a valid header and holds almost nothing.
-fn png_header_claiming(w: u32, h: u32) -> Vec<u8> {
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut c = 0xFFFF_FFFFu32;
-        for b in bytes {
-            c ^= *b as u32;
-            for _ in 0..8 {
-                c = if c & 1 == 1 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-            }
-        }
-        !c
-    }
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut chunk = |kind: &[u8], data: &[u8]| {
-        out.extend((data.len() as u32).to_be_bytes());
-        let mut body = kind.to_vec();
-        body.extend(data);
-        out.extend(&body);
-        out.extend(crc32(&body).to_be_bytes());
-    };
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend(h.to_be_bytes());
-    ihdr.extend([8, 0, 0, 0, 0]);
-    chunk(b"IHDR", &ihdr);
-    chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
-    chunk(b"IEND", &[]);
-    out
-}
 
 #[test]
 fn hostile_input_is_refused_with_the_reason() {
@@ -55,7 +28,7 @@ fn hostile_input_is_refused_with_the_reason() {
     assert_eq!(decode(&[], &l), Err(DecodeError::Empty));
     assert_eq!(decode(b"%PDF-1.7 not an image at all", &l), Err(DecodeError::NotAnImage));
     assert!(matches!(decode(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", &l), Err(DecodeError::Unsupported(_))));
-    let bomb = png_header_claiming(100_000, 100_000);
+    let bomb = dangan_corpus::bad::png_header_claiming(100_000, 100_000);
     assert!(bomb.len() < 100);
     match decode(&bomb, &l) {
         Err(DecodeError::TooManyPixels { width: 100_000, height: 100_000, .. }) => {}

@@ -5,18 +5,17 @@
 mod binarize;
 mod decode;
 mod deskew;
+mod rulings;
 
 pub use binarize::{ink_ratio, is_blank, sauvola};
 pub use decode::{DecodeError, Limits, decode};
 pub use deskew::{estimate_skew, rotate};
+pub use rulings::{Rulings, remove_rulings};
 
 use ::image::GrayImage;
-use sha2::{Digest, Sha256};
 
-/// Lower-case hex SHA-256 of stored bytes (originals are content-addressed by it).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Lower-case hex SHA-256 of stored bytes: the archive's, which content-addresses originals by it.
+pub use dangan_archive::ingest::sha256_hex;
 
 /// A page ready for OCR.
 pub struct Prepared {

@@ -1,0 +1,364 @@
+//! Classification and field extraction on one prepared page.
+//!
+//! 1. A layout read of the whole page gives words with boxes.
+//! 2. The form is the one whose title and labels are found best.
+//! 3. For each field its label is found (fuzzy, simplified or traditional);
+//!    the value's own region, right of the label up to the next label or the
+//!    page edge, is read again as a single line with the field's character
+//!    set (digits for ID numbers, phones, dates, amounts).
+//! 4. Both readings are normalised and validated; a value is accepted only
+//!    when it validates and either both readings agree or the engine is very
+//!    sure. Everything else goes to review with the reason.
+
+use chrono::NaiveDate;
+use image::GrayImage;
+
+use super::layout::{self, Hit, Line};
+use super::values::{self, Checked, FieldType};
+use super::{FormTemplate, Templates};
+use crate::image::Rulings;
+use crate::ocr::{OcrEngine, OcrError, Reading, Rect, Word};
+
+/// When a value is accepted without review.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    /// Confidence a validated value needs when the two readings differ.
+    pub single_read: f32,
+    /// Confidence a weakly checked value (free text, a name) needs even
+    /// when two readings agree: a misread character still looks like a name.
+    pub text: f32,
+    /// The same when all three readings agree.
+    pub text_unanimous: f32,
+    /// A single reading of an ID number: its check character catches any
+    /// one wrong digit and any swap of two.
+    pub single_read_id: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self { single_read: 0.95, text: 0.90, text_unanimous: 0.80, single_read_id: 0.80 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldResult {
+    pub key: String,
+    /// Normalised when valid, else as read.
+    pub value: String,
+    /// 0-1.
+    pub confidence: f32,
+    /// None: no validator for this field.
+    pub valid: Option<bool>,
+    /// Why it is invalid.
+    pub message: String,
+    pub accepted: bool,
+    /// Why it needs review (empty when accepted).
+    pub review_reason: String,
+    /// The region the value was read from.
+    pub region: Option<Rect>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    /// The document type key, or "other".
+    pub form: String,
+    pub fields: Vec<FieldResult>,
+    /// The page's text as read (for review and search).
+    pub text: String,
+}
+
+/// The page as the engine sees it: the image read for layout and values, a
+/// second rendering of it for an independent second reading of each value,
+/// and the ruling lines found on it.
+pub struct PageImages<'a> {
+    pub primary: &'a GrayImage,
+    pub secondary: Option<&'a GrayImage>,
+    pub rulings: &'a Rulings,
+}
+
+pub fn analyse(
+    engine: &mut dyn OcrEngine,
+    images: &PageImages<'_>,
+    templates: &Templates,
+    th: &Thresholds,
+    today: NaiveDate,
+) -> Result<Extraction, OcrError> {
+    let page = images.primary;
+    engine.set_page(page)?;
+    let words = engine.layout()?;
+    let lines = layout::lines(&words);
+    let text = lines.iter().map(Line::text).collect::<Vec<_>>().join("\n");
+    let Some(fi) = classify(&lines, templates) else {
+        return Ok(Extraction { form: "other".into(), fields: Vec::new(), text });
+    };
+    let form = &templates.forms[fi];
+    let hits = exclusive_labels(&lines, form);
+    let mut fields = Vec::new();
+    let mut readings = Vec::new();
+    for (i, f) in form.fields.iter().enumerate() {
+        let Some(hit) = hits[i] else {
+            fields.push(review(&f.key, "", 0.0, Some(false), "label not found on the page", None));
+            continue;
+        };
+        let region = value_region(hit, &hits, images.rulings, page.width(), page.height());
+        let Some(region) = region else {
+            fields.push(review(&f.key, "", 0.0, Some(false), "no room for a value after the label", None));
+            continue;
+        };
+        let from_region = engine.read_line(region, f.ty.charset())?;
+        readings.push((i, region, from_region));
+    }
+    // The second reading of every value, on the other rendering of the page.
+    let mut second = vec![None; form.fields.len()];
+    if let Some(other) = images.secondary {
+        engine.set_page(other)?;
+        for (i, region, _) in &readings {
+            second[*i] = Some(engine.read_line(*region, form.fields[*i].ty.charset())?);
+        }
+    }
+    for (i, region, from_region) in readings {
+        let f = &form.fields[i];
+        let mut reads = vec![from_region, words_in(&words, region)];
+        reads.extend(second[i].take());
+        let mut r = decide(f.ty, &reads, th, today);
+        if r.accepted
+            && let Some(p) = templates.pattern(fi, i)
+            && !p.is_match(&r.value)
+        {
+            r.accepted = false;
+            r.valid = Some(false);
+            r.message = format!("does not match {}", p.as_str());
+            r.review_reason = r.message.clone();
+        }
+        fields.push(FieldResult { key: f.key.clone(), region: Some(region), ..r });
+    }
+    // Back in template order.
+    fields.sort_by_key(|r| form.fields.iter().position(|f| f.key == r.key));
+    cross_check(form, &mut fields);
+    Ok(Extraction { form: form.kind.clone(), fields, text })
+}
+
+fn review(key: &str, value: &str, conf: f32, valid: Option<bool>, why: &str, region: Option<Rect>) -> FieldResult {
+    FieldResult {
+        key: key.into(),
+        value: value.into(),
+        confidence: conf,
+        valid,
+        message: if valid == Some(false) { why.into() } else { String::new() },
+        accepted: false,
+        review_reason: why.into(),
+        region,
+    }
+}
+
+/// The form whose title (worth three labels) and labels are found best;
+/// None when no form has its title or at least three of its labels.
+fn classify(lines: &[Line], templates: &Templates) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None;
+    for (i, f) in templates.forms.iter().enumerate() {
+        let title = f.titles.iter().any(|t| layout::find(lines, t, &[]).is_some());
+        let labels = f
+            .fields
+            .iter()
+            .map(|fl| fl.labels.as_slice())
+            .chain(f.keywords.iter().map(std::slice::from_ref))
+            .filter(|ls| best_label(lines, ls, &[]).is_some_and(|h| h.distance == 0))
+            .count();
+        let score = 3 * usize::from(title) + labels;
+        if score >= 3 && best.is_none_or(|(_, s)| score > s) {
+            best = Some((i, score));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// Each field's label, found so that no two fields claim the same place:
+/// the closest matches are placed first and later ones look elsewhere (水表读数
+/// is one character from 电表读数).
+fn exclusive_labels(lines: &[Line], form: &FormTemplate) -> Vec<Option<Hit>> {
+    let mut out: Vec<Option<Hit>> = vec![None; form.fields.len()];
+    let mut order: Vec<(usize, usize)> = form
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| best_label(lines, &f.labels, &[]).map(|h| (h.distance, i)))
+        .collect();
+    order.sort();
+    let mut taken: Vec<Rect> = Vec::new();
+    for (_, i) in order {
+        if let Some(h) = best_label(lines, &form.fields[i].labels, &taken) {
+            taken.push(h.rect);
+            out[i] = Some(h);
+        }
+    }
+    out
+}
+
+fn best_label(lines: &[Line], labels: &[String], taken: &[Rect]) -> Option<Hit> {
+    labels.iter().filter_map(|l| layout::find(lines, l, taken)).min_by_key(|h| (h.distance, h.rect.y))
+}
+
+/// Right of the label (past a cell border there), to the next label on the
+/// same row or the page edge; as high as the label's row allows a taller
+/// (handwritten) value.
+fn value_region(label: Hit, all: &[Option<Hit>], rulings: &Rulings, width: u32, height: u32) -> Option<Rect> {
+    let h = label.rect.h.max(8);
+    let cy = label.rect.center_y();
+    let mut x0 = label.rect.right() + h / 4;
+    let next = all
+        .iter()
+        .flatten()
+        .filter(|o| o.rect.x > label.rect.right() && o.rect.center_y().abs_diff(cy) < h)
+        .map(|o| o.rect.x)
+        .min();
+    let x1 = next.map(|x| x.saturating_sub(h / 4)).unwrap_or(width - width / 40);
+    // A cell border close after the label is where the value cell starts;
+    // its erased line leaves specks a reader takes for a 1 or a comma.
+    if let Some(border) = rulings.right_of(label.rect.right(), cy).filter(|&b| b < label.rect.right() + 8 * h) {
+        x0 = x0.max(border + h / 4);
+    }
+    let y0 = cy.saturating_sub(h);
+    (x1 > x0 + h).then(|| Rect { x: x0, y: y0, w: x1 - x0, h: 2 * h }).and_then(|r| r.clip(width, height))
+}
+
+/// The layout read's words whose centre lies in `r`.
+fn words_in(words: &[Word], r: Rect) -> Reading {
+    let mut inside: Vec<&Word> = words
+        .iter()
+        .filter(|w| {
+            let (cx, cy) = (w.rect.x + w.rect.w / 2, w.rect.center_y());
+            cx >= r.x && cx < r.right() && cy >= r.y && cy < r.bottom()
+        })
+        .collect();
+    inside.sort_by_key(|w| w.rect.x);
+    let text = inside.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+    let confidence =
+        if inside.is_empty() { 0.0 } else { inside.iter().map(|w| w.confidence).sum::<f32>() / inside.len() as f32 };
+    Reading { text, confidence }
+}
+
+/// Chooses among the readings of a value (the region read first). Valid
+/// values are voted on; a value two readings agree on is accepted, a value
+/// only one reading gives needs a very sure engine.
+fn decide(ty: FieldType, reads: &[Reading], th: &Thresholds, today: NaiveDate) -> FieldResult {
+    let checked: Vec<Checked> = reads.iter().map(|r| values::check(ty, &r.text, today)).collect();
+    let mut best: Option<(usize, usize, f32)> = None; // (index, votes, confidence)
+    for (i, c) in checked.iter().enumerate() {
+        if !c.is_valid() {
+            continue;
+        }
+        let same: Vec<usize> = (0..checked.len()).filter(|&j| checked[j] == *c).collect();
+        let conf = same.iter().map(|&j| reads[j].confidence).fold(0.0, f32::max);
+        if best.is_none_or(|(_, v, bc)| same.len() > v || (same.len() == v && conf > bc)) {
+            best = Some((i, same.len(), conf));
+        }
+    }
+    let (chosen, votes, conf) = match best {
+        Some(b) => b,
+        // Nothing valid: show the first reading that read anything.
+        None => {
+            let i = reads.iter().position(|r| !r.text.trim().is_empty()).unwrap_or(0);
+            (i, 0, reads.get(i).map_or(0.0, |r| r.confidence))
+        }
+    };
+    let c = &checked[chosen];
+    let is_checked = ty.is_checked();
+    let single = if ty == FieldType::IdNumber { th.single_read_id } else { th.single_read };
+    let why = match c {
+        Checked::Invalid(_, why) => why.clone(),
+        Checked::Valid(_)
+            if ty.is_weakly_checked()
+                && !(votes >= 2 && conf >= th.text || votes >= 3 && conf >= th.text_unanimous) =>
+        {
+            format!("{votes} of {} readings agree, confidence {conf:.2} (needs 2 and {:.2})", reads.len(), th.text)
+        }
+        Checked::Valid(_) if is_checked && votes < 2 && conf < single => {
+            format!("only one reading gives this value, confidence {conf:.2} under {single:.2}")
+        }
+        Checked::Valid(_) => String::new(),
+    };
+    FieldResult {
+        key: String::new(),
+        value: c.value().to_string(),
+        confidence: conf,
+        valid: if is_checked { Some(c.is_valid()) } else { None },
+        message: match c {
+            Checked::Invalid(_, why) => why.clone(),
+            Checked::Valid(_) => String::new(),
+        },
+        accepted: why.is_empty(),
+        review_reason: why,
+        region: None,
+    }
+}
+
+/// Checks between fields of one page: the birth date and sex inside an ID
+/// number must agree with the printed birth date and gender.
+fn cross_check(form: &FormTemplate, fields: &mut [FieldResult]) {
+    let get = |fields: &[FieldResult], k: &str| fields.iter().position(|f| f.key == k);
+    let Some(id) = get(fields, "id_number").filter(|&i| fields[i].valid == Some(true)) else { return };
+    let Ok(number) = dangan_archive::domain::id_number::IdNumber::parse(&fields[id].value) else { return };
+    let conflict = |key: &str, expected: String, fields: &mut [FieldResult]| {
+        if let Some(i) = get(fields, key)
+            && fields[i].valid == Some(true)
+            && fields[i].value != expected
+        {
+            let why = format!("{key} disagrees with the ID number ({expected})");
+            for j in [i, id] {
+                fields[j].accepted = false;
+                fields[j].review_reason = why.clone();
+            }
+        }
+    };
+    if form.fields.iter().any(|f| f.key == "birth_date") {
+        conflict("birth_date", number.birth_date().to_string(), fields);
+    }
+    conflict("gender", if number.is_male() { "male" } else { "female" }.into(), fields);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(text: &str, c: f32) -> Reading {
+        Reading { text: text.into(), confidence: c }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()
+    }
+
+    #[test]
+    fn agreeing_valid_readings_are_accepted() {
+        let f = decide(
+            FieldType::Mobile,
+            &[r("193 5290 9793", 0.7), r("19352909793", 0.8)],
+            &Thresholds::default(),
+            today(),
+        );
+        assert!(f.accepted, "{f:?}");
+        assert_eq!(f.value, "19352909793");
+    }
+
+    #[test]
+    fn differing_readings_go_to_review_unless_very_sure() {
+        let th = Thresholds::default();
+        let f = decide(FieldType::Mobile, &[r("19352909798", 0.9), r("19352909793", 0.8)], &th, today());
+        assert!(!f.accepted && f.review_reason.contains("one reading"), "{f:?}");
+        let f = decide(FieldType::Mobile, &[r("", 0.0), r("19352909793", 0.97)], &th, today());
+        assert!(f.accepted, "{f:?}");
+        let three = [r("19352909798", 0.9), r("19352909793", 0.6), r("19352909793", 0.7)];
+        let f = decide(FieldType::Mobile, &three, &th, today());
+        assert!(f.accepted && f.value == "19352909793", "{f:?}");
+    }
+
+    #[test]
+    fn an_invalid_id_number_is_never_accepted() {
+        let th = Thresholds { single_read: 0.0, text: 0.0, text_unanimous: 0.0, single_read_id: 0.0 };
+        let f =
+            decide(FieldType::IdNumber, &[r("440106198502151857", 1.0), r("440106198502151857", 1.0)], &th, today());
+        assert!(!f.accepted);
+        assert_eq!(f.valid, Some(false));
+        assert!(f.review_reason.contains("check"), "{f:?}");
+    }
+}

@@ -1,0 +1,173 @@
+//! The words of a layout read as lines of characters with positions, and
+//! fuzzy search for printed labels and titles in them.
+
+use dangan_archive::domain::text::to_half_width;
+
+use crate::ocr::{Rect, Word};
+
+/// One character of a line with the box it was read in.
+#[derive(Debug, Clone, Copy)]
+struct Glyph {
+    c: char,
+    x0: u32,
+    x1: u32,
+    y0: u32,
+    y1: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Line {
+    glyphs: Vec<Glyph>,
+}
+
+/// Where a label (or title) was found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    pub rect: Rect,
+    /// Edit distance between the label and what was read.
+    pub distance: usize,
+}
+
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, ':' | '：' | '|' | '_' | ',' | '，' | '.' | '、' | '。' | '\'' | '"' | '-' | '一')
+}
+
+/// Groups words into lines; a word's characters share its box evenly.
+pub fn lines(words: &[Word]) -> Vec<Line> {
+    let mut out: Vec<((u32, u32, u32), Line)> = Vec::new();
+    for w in words {
+        let chars: Vec<char> = to_half_width(&w.text).chars().collect();
+        // A word's box is shared by weight: a Chinese character is about
+        // twice as wide as a digit, and a label read together with its value
+        // as one word must end where its characters end.
+        let weight = |c: char| if c.is_ascii() { 11u32 } else { 20 };
+        let total: u32 = chars.iter().map(|&c| weight(c)).sum::<u32>().max(1);
+        let line = match out.iter_mut().find(|(id, _)| *id == w.line) {
+            Some((_, l)) => l,
+            None => {
+                out.push((w.line, Line { glyphs: Vec::new() }));
+                &mut out.last_mut().expect("just pushed").1
+            }
+        };
+        let mut acc = 0;
+        for c in chars {
+            let x0 = w.rect.x + w.rect.w * acc / total;
+            acc += weight(c);
+            let x1 = w.rect.x + w.rect.w * acc / total;
+            line.glyphs.push(Glyph { c, x0, x1, y0: w.rect.y, y1: w.rect.bottom() });
+        }
+    }
+    out.into_iter().map(|(_, l)| l).collect()
+}
+
+impl Line {
+    pub fn text(&self) -> String {
+        self.glyphs.iter().map(|g| g.c).collect()
+    }
+}
+
+/// Levenshtein distance over characters.
+fn distance(a: &[char], b: &[char]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Errors tolerated in a label of `n` characters: none in two-character
+/// labels (too many words differ from 姓名 by one character), then one in
+/// four.
+pub fn tolerance(n: usize) -> usize {
+    if n <= 2 { 0 } else { n.div_ceil(4).min(2) }
+}
+
+/// The best match of `label` in any line, away from places already `taken`:
+/// the smallest edit distance within [`tolerance`], the topmost of equals.
+pub fn find(lines: &[Line], label: &str, taken: &[Rect]) -> Option<Hit> {
+    let want: Vec<char> = to_half_width(label).chars().filter(|c| !is_separator(*c)).collect();
+    let n = want.len();
+    if n == 0 {
+        return None;
+    }
+    let tol = tolerance(n);
+    let mut best: Option<((usize, bool, bool, u32), Hit)> = None;
+    for line in lines {
+        let all = &line.glyphs;
+        let kept: Vec<usize> = (0..all.len()).filter(|&i| !is_separator(all[i].c)).collect();
+        let g: Vec<&Glyph> = kept.iter().map(|&i| &all[i]).collect();
+        let chars: Vec<char> = g.iter().map(|g| g.c).collect();
+        for len in n.saturating_sub(tol).max(1)..=n + tol {
+            for start in 0..chars.len().saturating_sub(len - 1) {
+                let d = distance(&chars[start..start + len], &want);
+                // A partial match must at least keep the label's first and last character.
+                if d > tol || (d > 0 && chars[start] != want[0] && chars[start + len - 1] != want[n - 1]) {
+                    continue;
+                }
+                let span = &g[start..start + len];
+                let rect = Rect {
+                    x: span.iter().map(|g| g.x0).min().unwrap_or(0),
+                    y: span.iter().map(|g| g.y0).min().unwrap_or(0),
+                    w: 0,
+                    h: 0,
+                };
+                let x1 = span.iter().map(|g| g.x1).max().unwrap_or(0);
+                let y1 = span.iter().map(|g| g.y1).max().unwrap_or(0);
+                let hit = Hit { rect: Rect { w: x1 - rect.x, h: y1 - rect.y, ..rect }, distance: d };
+                if taken.iter().any(|t| overlaps(t, &hit.rect)) {
+                    continue;
+                }
+                // Labels start their line or cell; the same words inside a
+                // sentence (出卖人与买受人根据...) come second.
+                // A label is followed by a colon, a gap or nothing.
+                let last = kept[start + len - 1];
+                let ends = all.get(last + 1).is_none_or(|n| {
+                    matches!(n.c, ':' | '：') || n.x0 > all[last].x1 + (all[last].x1 - all[last].x0) / 2
+                });
+                let key = (d, !ends, start != 0, hit.rect.y);
+                if best.is_none_or(|(k, _)| key < k) {
+                    best = Some((key, hit));
+                }
+            }
+        }
+    }
+    best.map(|(_, h)| h)
+}
+
+fn overlaps(a: &Rect, b: &Rect) -> bool {
+    a.x < b.right() && b.x < a.right() && a.y < b.bottom() && b.y < a.bottom()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(text: &str, x: u32, y: u32, line: u32) -> Word {
+        Word {
+            text: text.into(),
+            confidence: 0.9,
+            rect: Rect { x, y, w: 40 * text.chars().count() as u32, h: 40 },
+            line: (1, 1, line),
+        }
+    }
+
+    #[test]
+    fn labels_are_found_with_a_misread_character() {
+        let ls = lines(&[word("电才读数", 100, 500, 1), word("7930.0", 400, 500, 1), word("姓各", 100, 600, 2)]);
+        let h = find(&ls, "电表读数", &[]).expect("one character off in four");
+        assert_eq!((h.rect.x, h.rect.right(), h.distance), (100, 260, 1));
+        assert!(find(&ls, "姓名", &[]).is_none(), "two-character labels must match exactly");
+        assert_eq!(ls[0].text(), "电才读数7930.0");
+    }
+
+    #[test]
+    fn distances() {
+        let c = |s: &str| s.chars().collect::<Vec<_>>();
+        assert_eq!(distance(&c("燃气表读数"), &c("燃气表污数")), 1);
+        assert_eq!(distance(&c("abc"), &c("")), 3);
+    }
+}

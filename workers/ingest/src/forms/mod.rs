@@ -1,0 +1,120 @@
+//! The forms of the scan line as data: which printed titles and labels
+//! identify each, and how each field is read, normalised and validated
+//! (`config/forms.toml`, overridable). `extract` applies them to a page.
+
+mod extract;
+mod layout;
+pub mod values;
+
+pub use extract::{Extraction, FieldResult, PageImages, Thresholds, analyse};
+pub use values::FieldType;
+
+use serde::Deserialize;
+
+/// The built-in templates.
+pub const DEFAULT_FORMS: &str = include_str!("../../config/forms.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FieldTemplate {
+    pub key: String,
+    pub labels: Vec<String>,
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    /// A regex the normalised value must match.
+    #[serde(default)]
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FormTemplate {
+    /// The archive's document type key.
+    pub kind: String,
+    pub titles: Vec<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(rename = "field")]
+    pub fields: Vec<FieldTemplate>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Templates {
+    pub forms: Vec<FormTemplate>,
+    patterns: Vec<Vec<Option<regex::Regex>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("form templates: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("form {form}, field {field}: bad pattern: {source}")]
+    Pattern { form: String, field: String, source: regex::Error },
+    #[error("form {form}, field {field}: {why}")]
+    Invalid { form: String, field: String, why: String },
+}
+
+impl Templates {
+    pub fn parse(toml_text: &str) -> Result<Self, TemplateError> {
+        #[derive(Deserialize)]
+        struct File {
+            form: Vec<FormTemplate>,
+        }
+        let forms = toml::from_str::<File>(toml_text)?.form;
+        let mut patterns = Vec::new();
+        for f in &forms {
+            let mut ps = Vec::new();
+            for fl in &f.fields {
+                if fl.labels.iter().all(|l| l.trim().is_empty()) {
+                    return Err(TemplateError::Invalid {
+                        form: f.kind.clone(),
+                        field: fl.key.clone(),
+                        why: "needs at least one label".into(),
+                    });
+                }
+                ps.push(match &fl.pattern {
+                    Some(p) => Some(regex::Regex::new(p).map_err(|source| TemplateError::Pattern {
+                        form: f.kind.clone(),
+                        field: fl.key.clone(),
+                        source,
+                    })?),
+                    None => None,
+                });
+            }
+            patterns.push(ps);
+        }
+        Ok(Self { forms, patterns })
+    }
+
+    pub fn builtin() -> Self {
+        Self::parse(DEFAULT_FORMS).expect("the built-in form templates parse")
+    }
+
+    fn pattern(&self, form: usize, field: usize) -> Option<&regex::Regex> {
+        self.patterns[form][field].as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_templates_cover_the_issue_keys() {
+        let t = Templates::builtin();
+        let keys = |k: &str| -> Vec<String> {
+            t.forms.iter().find(|f| f.kind == k).unwrap().fields.iter().map(|f| f.key.clone()).collect()
+        };
+        assert_eq!(keys("id_card_copy"), ["name", "gender", "ethnicity", "birth_date", "address", "id_number"]);
+        assert_eq!(keys("purchase_contract").len(), 7);
+        assert_eq!(keys("owner_registration").len(), 8);
+        assert_eq!(keys("handover_acceptance").len(), 8);
+    }
+
+    #[test]
+    fn a_bad_pattern_is_named() {
+        let e = Templates::parse(
+            "[[form]]\nkind='x'\ntitles=['t']\n[[form.field]]\nkey='k'\nlabels=['l']\ntype='text'\npattern='('\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("form x, field k"), "{e}");
+    }
+}

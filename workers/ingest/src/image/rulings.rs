@@ -1,0 +1,135 @@
+//! Ruling lines: the borders and cell lines of printed forms. Tesseract's
+//! layout analysis takes a ruled cell for a picture and drops its text, so the
+//! lines are found and erased before reading; where they ran is kept, because
+//! a cell border is also where a value ends.
+
+use image::GrayImage;
+
+/// Ink runs this long (as a share of the page side) are lines, not strokes:
+/// the longest stroke of a CJK character at form sizes is far shorter.
+const MIN_H_RUN: f32 = 0.08;
+const MIN_V_RUN: f32 = 0.04;
+/// Paper pixels bridged inside a run (breaks from noise and binarisation).
+const GAP: usize = 2;
+
+/// The lines found on a binarised page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rulings {
+    /// Horizontal lines: (y, x0, x1).
+    pub horizontal: Vec<(u32, u32, u32)>,
+    /// Vertical lines: (x, y0, y1).
+    pub vertical: Vec<(u32, u32, u32)>,
+}
+
+impl Rulings {
+    /// The nearest vertical line right of `x` that crosses height `y`.
+    pub fn right_of(&self, x: u32, y: u32) -> Option<u32> {
+        self.vertical.iter().filter(|&&(vx, y0, y1)| vx > x && y0 <= y && y <= y1).map(|&(vx, _, _)| vx).min()
+    }
+}
+
+/// Erases ruling lines from `binary` (0 ink, 255 paper) and returns where they were.
+pub fn remove_rulings(binary: &mut GrayImage) -> Rulings {
+    let (w, h) = (binary.width() as usize, binary.height() as usize);
+    let ink: Vec<bool> = binary.as_raw().iter().map(|&v| v == 0).collect();
+    let mut erase = vec![false; w * h];
+    let mut rows = Vec::new();
+    let min_h = ((w as f32 * MIN_H_RUN) as usize).max(20);
+    for y in 0..h {
+        for (x0, x1) in runs((0..w).map(|x| ink[y * w + x]), min_h) {
+            (x0..x1).for_each(|x| erase[y * w + x] = true);
+            rows.push((y as u32, x0 as u32, x1 as u32));
+        }
+    }
+    let mut cols = Vec::new();
+    let min_v = ((h as f32 * MIN_V_RUN) as usize).max(20);
+    for x in 0..w {
+        for (y0, y1) in runs((0..h).map(|y| ink[y * w + x]), min_v) {
+            (y0..y1).for_each(|y| erase[y * w + x] = true);
+            cols.push((x as u32, y0 as u32, y1 as u32));
+        }
+    }
+    let raw: &mut [u8] = binary;
+    for (p, e) in raw.iter_mut().zip(&erase) {
+        if *e {
+            *p = 255;
+        }
+    }
+    Rulings { horizontal: merge(rows), vertical: merge(cols) }
+}
+
+/// Runs of `true` at least `min` long, bridging gaps of up to [`GAP`].
+fn runs(cells: impl Iterator<Item = bool>, min: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let (mut start, mut last_ink, mut gap) = (None, 0, 0);
+    for (i, on) in cells.enumerate() {
+        if on {
+            start.get_or_insert(i);
+            last_ink = i;
+            gap = 0;
+        } else if let Some(s) = start {
+            gap += 1;
+            if gap > GAP {
+                if last_ink + 1 - s >= min {
+                    out.push((s, last_ink + 1));
+                }
+                start = None;
+            }
+        }
+    }
+    if let Some(s) = start
+        && last_ink + 1 - s >= min
+    {
+        out.push((s, last_ink + 1));
+    }
+    out
+}
+
+/// Adjacent rows (or columns) of one thick line become one entry at its middle.
+fn merge(mut lines: Vec<(u32, u32, u32)>) -> Vec<(u32, u32, u32)> {
+    lines.sort_unstable();
+    let mut out: Vec<(u32, u32, u32, u32)> = Vec::new(); // (first pos, last pos, from, to)
+    for (p, a, b) in lines {
+        match out.iter_mut().rev().take(4).find(|l| p <= l.1 + 1 && a < l.3 && b > l.2) {
+            Some(l) => {
+                l.1 = p;
+                l.2 = l.2.min(a);
+                l.3 = l.3.max(b);
+            }
+            None => out.push((p, p, a, b)),
+        }
+    }
+    out.into_iter().map(|(p0, p1, a, b)| ((p0 + p1) / 2, a, b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Luma;
+
+    #[test]
+    fn a_box_is_erased_and_text_inside_kept() {
+        let mut img = GrayImage::from_pixel(400, 300, Luma([255]));
+        for x in 20..380 {
+            for t in 0..2 {
+                img.put_pixel(x, 40 + t, Luma([0]));
+                img.put_pixel(x, 260 + t, Luma([0]));
+            }
+        }
+        for y in 40..262 {
+            img.put_pixel(20, y, Luma([0]));
+            img.put_pixel(200, y, Luma([0]));
+        }
+        // A "character": a short stroke inside the box.
+        for x in 60..75 {
+            img.put_pixel(x, 100, Luma([0]));
+        }
+        let r = remove_rulings(&mut img);
+        assert_eq!(r.horizontal.len(), 2, "{r:?}");
+        assert_eq!(r.vertical.len(), 2, "{r:?}");
+        assert_eq!(r.right_of(30, 100), Some(200));
+        assert_eq!(img.get_pixel(100, 40)[0], 255);
+        assert_eq!(img.get_pixel(200, 150)[0], 255);
+        assert_eq!(img.get_pixel(65, 100)[0], 0);
+    }
+}

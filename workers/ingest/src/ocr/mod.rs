@@ -1,0 +1,88 @@
+//! OCR engines behind one trait, so a second engine (PP-OCR on ONNX Runtime)
+//! can sit beside tesseract. An engine reads a page in two ways: a layout
+//! read of the whole page (words with boxes, to find the labels) and a read
+//! of one small region with a known character set (a value after its label).
+
+mod tesseract;
+
+pub use tesseract::{TesseractConfig, TesseractEngine};
+
+use image::GrayImage;
+
+/// A rectangle in page pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+impl Rect {
+    pub fn right(&self) -> u32 {
+        self.x + self.w
+    }
+    pub fn bottom(&self) -> u32 {
+        self.y + self.h
+    }
+    pub fn center_y(&self) -> u32 {
+        self.y + self.h / 2
+    }
+    /// The rectangle clipped to a `width` x `height` page; None when nothing is left.
+    pub fn clip(&self, width: u32, height: u32) -> Option<Rect> {
+        let (x1, y1) = (self.right().min(width), self.bottom().min(height));
+        (self.x < x1 && self.y < y1).then(|| Rect { x: self.x, y: self.y, w: x1 - self.x, h: y1 - self.y })
+    }
+}
+
+/// A word of a layout read, with the line it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub text: String,
+    /// 0-1.
+    pub confidence: f32,
+    pub rect: Rect,
+    /// Identifies the line (block, paragraph, line) the engine put it in.
+    pub line: (u32, u32, u32),
+}
+
+/// What one region read returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub text: String,
+    /// 0-1: the engine's mean confidence over the region's words.
+    pub confidence: f32,
+}
+
+/// The characters a value may hold; engines that can use it read better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charset {
+    Any,
+    /// ID numbers: digits and X.
+    IdNumber,
+    Digits,
+    /// Dates as printed: digits, 年月日 and separators.
+    Date,
+    /// Meter readings, areas, prices.
+    Decimal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OcrError {
+    #[error("starting the OCR engine: {0}")]
+    Init(String),
+    #[error("OCR failed: {0}")]
+    Failed(String),
+}
+
+/// One engine instance: not shared between threads (tesseract is not
+/// `Sync`); each OCR thread owns one, created once and reused.
+pub trait OcrEngine: Send {
+    fn name(&self) -> &'static str;
+    /// Sets the page the following reads look at.
+    fn set_page(&mut self, page: &GrayImage) -> Result<(), OcrError>;
+    /// Reads the whole page: every word with its box.
+    fn layout(&mut self) -> Result<Vec<Word>, OcrError>;
+    /// Reads one line of text inside `rect`.
+    fn read_line(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError>;
+}

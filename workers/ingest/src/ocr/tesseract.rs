@@ -1,0 +1,167 @@
+//! Tesseract through libtesseract, one engine per OCR thread.
+//!
+//! Debian's libtesseract runs OpenMP threads inside each engine; several
+//! engines on few cores then fight and run 3-6x slower. The worker sets
+//! `OMP_THREAD_LIMIT=1` before anything starts (see `main`), and
+//! parallelism comes from one engine per thread instead.
+
+use image::GrayImage;
+use tesseract::{PageSegMode, Tesseract};
+
+use super::{Charset, OcrEngine, OcrError, Reading, Rect, Word};
+
+#[derive(Debug, Clone)]
+pub struct TesseractConfig {
+    /// Model directory; None for the system's (Debian: /usr/share/tesseract-ocr/5/tessdata).
+    pub datapath: Option<String>,
+    /// Languages, e.g. "chi_sim" (measured better alone than with "+eng"), or "chi_tra".
+    pub languages: String,
+}
+
+impl Default for TesseractConfig {
+    fn default() -> Self {
+        Self { datapath: None, languages: "chi_sim".into() }
+    }
+}
+
+pub struct TesseractEngine {
+    config: TesseractConfig,
+    // The crate's calls take the engine by value and hand it back; on an
+    // error it is gone and is made again on the next call.
+    engine: Option<Tesseract>,
+    page: Option<(Vec<u8>, u32, u32)>,
+    /// Whether `page` is in `engine` already.
+    loaded: bool,
+}
+
+impl TesseractEngine {
+    pub fn new(config: TesseractConfig) -> Result<Self, OcrError> {
+        let engine = Some(Self::create(&config)?);
+        Ok(Self { config, engine, page: None, loaded: false })
+    }
+
+    fn create(config: &TesseractConfig) -> Result<Tesseract, OcrError> {
+        Tesseract::new(config.datapath.as_deref(), Some(&config.languages))
+            .map_err(|e| OcrError::Init(format!("tesseract ({}): {e}", config.languages)))
+    }
+
+    fn take(&mut self) -> Result<Tesseract, OcrError> {
+        match self.engine.take() {
+            Some(t) => Ok(t),
+            None => {
+                self.loaded = false;
+                Self::create(&self.config)
+            }
+        }
+    }
+
+    /// Runs `f` on an engine holding the current page. The page goes into
+    /// the engine once; region reads then only move the rectangle.
+    fn with_page<T>(
+        &mut self,
+        rect: Option<Rect>,
+        psm: PageSegMode,
+        whitelist: &str,
+        f: impl FnOnce(&mut Tesseract) -> Result<T, OcrError>,
+    ) -> Result<T, OcrError> {
+        let fail = |e: &dyn std::fmt::Display| OcrError::Failed(e.to_string());
+        let (w, h) = {
+            let (_, w, h) = self.page.as_ref().ok_or_else(|| OcrError::Failed("no page set".into()))?;
+            (*w, *h)
+        };
+        let mut t = self.take()?;
+        if !self.loaded {
+            let (data, _, _) = self.page.as_ref().expect("checked above");
+            t = t.set_frame(data, w as i32, h as i32, 1, w as i32).map_err(|e| fail(&e))?;
+            t = t.set_source_resolution(200);
+            self.loaded = true;
+        }
+        t = t.set_variable("tessedit_char_whitelist", whitelist).map_err(|e| fail(&e))?;
+        t.set_page_seg_mode(psm);
+        let r = rect.unwrap_or(Rect { x: 0, y: 0, w, h });
+        t = t.set_rectangle(r.x as i32, r.y as i32, r.w as i32, r.h as i32);
+        let mut t = t.recognize().map_err(|e| fail(&e))?;
+        let out = f(&mut t);
+        self.engine = Some(t);
+        out
+    }
+}
+
+fn whitelist(charset: Charset) -> &'static str {
+    match charset {
+        Charset::Any => "",
+        Charset::IdNumber => "0123456789X",
+        Charset::Digits => "0123456789",
+        Charset::Date => "0123456789年月日.-/",
+        Charset::Decimal => "0123456789.,",
+    }
+}
+
+impl OcrEngine for TesseractEngine {
+    fn name(&self) -> &'static str {
+        "tesseract"
+    }
+
+    fn set_page(&mut self, page: &GrayImage) -> Result<(), OcrError> {
+        self.page = Some((page.as_raw().clone(), page.width(), page.height()));
+        self.loaded = false;
+        Ok(())
+    }
+
+    fn layout(&mut self) -> Result<Vec<Word>, OcrError> {
+        let tsv = self.with_page(None, PageSegMode::PsmSingleColumn, "", |t| {
+            t.get_tsv_text(0).map_err(|e| OcrError::Failed(e.to_string()))
+        })?;
+        Ok(parse_tsv(&tsv))
+    }
+
+    fn read_line(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
+        self.with_page(Some(rect), PageSegMode::PsmSingleLine, whitelist(charset), |t| {
+            let text = t.get_text().map_err(|e| OcrError::Failed(e.to_string()))?;
+            let conf = t.mean_text_conf();
+            Ok(Reading { text: text.trim().to_string(), confidence: (conf.max(0) as f32 / 100.0).min(1.0) })
+        })
+    }
+}
+
+/// Words (level 5) of tesseract's TSV output.
+fn parse_tsv(tsv: &str) -> Vec<Word> {
+    tsv.lines()
+        .filter_map(|line| {
+            let c: Vec<&str> = line.split('\t').collect();
+            if c.len() < 12 || c[0] != "5" {
+                return None;
+            }
+            let n = |i: usize| c[i].parse::<u32>().ok();
+            let text = c[11].trim();
+            if text.is_empty() {
+                return None;
+            }
+            Some(Word {
+                text: text.to_string(),
+                confidence: (c[10].parse::<f32>().ok()?.max(0.0) / 100.0).min(1.0),
+                rect: Rect { x: n(6)?, y: n(7)?, w: n(8)?, h: n(9)? },
+                line: (n(2)?, n(3)?, n(4)?),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsv_words() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   4\t1\t1\t1\t1\t0\t10\t10\t200\t30\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t10\t10\t60\t30\t91.5\t姓名\n\
+                   5\t1\t1\t1\t1\t2\t100\t12\t90\t28\t45\t王伟\n";
+        let w = parse_tsv(tsv);
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].text, "姓名");
+        assert_eq!(w[1].rect, Rect { x: 100, y: 12, w: 90, h: 28 });
+        assert!((w[0].confidence - 0.915).abs() < 1e-4);
+        assert_eq!(w[1].line, (1, 1, 1));
+    }
+}

@@ -1,0 +1,61 @@
+//! One page from decoded pixels to a classified page with fields: the work
+//! an OCR thread does per job.
+
+use chrono::NaiveDate;
+use image::GrayImage;
+
+use crate::forms::{self, Extraction, PageImages, Templates, Thresholds};
+use crate::image as img;
+use crate::ocr::{OcrEngine, OcrError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preprocess {
+    /// Deskew, Wolf-Jolion binarisation and ruling-line removal.
+    Full,
+    /// The page as decoded (to measure what preprocessing is worth).
+    None,
+}
+
+pub struct PageRead {
+    pub skew_degrees: f32,
+    pub blank: bool,
+    /// The straightened page (stored as the normalised archival image).
+    pub normalised: GrayImage,
+    pub extraction: Extraction,
+}
+
+pub fn read_page(
+    engine: &mut dyn OcrEngine,
+    page: &GrayImage,
+    templates: &Templates,
+    thresholds: &Thresholds,
+    today: NaiveDate,
+    preprocess: Preprocess,
+) -> Result<PageRead, OcrError> {
+    let prepared = img::prepare(page);
+    if prepared.blank {
+        let extraction = Extraction { form: "blank".into(), fields: Vec::new(), text: String::new() };
+        return Ok(PageRead {
+            skew_degrees: prepared.skew_degrees,
+            blank: true,
+            normalised: prepared.grey,
+            extraction,
+        });
+    }
+    let extraction = match preprocess {
+        Preprocess::Full => {
+            // Values are read twice: on the binarised page and on the grey
+            // one, whose errors differ; agreement is what accepts a value.
+            let mut binary = prepared.binary;
+            let rulings = img::remove_rulings(&mut binary);
+            let images = PageImages { primary: &binary, secondary: Some(&prepared.grey), rulings: &rulings };
+            forms::analyse(engine, &images, templates, thresholds, today)?
+        }
+        Preprocess::None => {
+            let rulings = img::Rulings::default();
+            let images = PageImages { primary: page, secondary: None, rulings: &rulings };
+            forms::analyse(engine, &images, templates, thresholds, today)?
+        }
+    };
+    Ok(PageRead { skew_degrees: prepared.skew_degrees, blank: false, normalised: prepared.grey, extraction })
+}
