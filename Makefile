@@ -1,5 +1,5 @@
 # The two commands of dangan: `make run` and `make test`.
-.PHONY: run test stop bench lint fmt setup clean
+.PHONY: run test stop bench bench-ingest lint fmt setup clean
 
 run:            ## build, start the archive on embedded defaults, load and show demo dossiers
 	deploy/scripts/run.sh
@@ -12,6 +12,10 @@ stop:           ## stop a server started with `make run DETACH=1`
 
 bench:          ## load 1M dossiers into PostgreSQL and SQLite and measure gRPC latency (see BENCHMARKS.md)
 	deploy/scripts/bench.sh $(ARGS)
+
+bench-ingest:   ## scan worker throughput (pipeline, tesseract CLI, engine ceiling) and accuracy (see BENCHMARKS.md)
+	deploy/scripts/setup.sh test
+	OMP_THREAD_LIMIT=1 cargo bench -p dangan-ingest --bench ingest -- $(or $(ARGS),--docs 24)
 
 lint:
 	cargo fmt --all -- --check

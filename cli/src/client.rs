@@ -26,6 +26,7 @@ pub struct Clients {
     pub customers: pb::customer_service_client::CustomerServiceClient<Svc>,
     pub dossiers: pb::dossier_service_client::DossierServiceClient<Svc>,
     pub documents: pb::document_service_client::DocumentServiceClient<Svc>,
+    pub ingest: dangan_proto::ingest::v1::ingest_service_client::IngestServiceClient<Svc>,
 }
 
 fn auth(token: &str) -> anyhow::Result<Auth> {
@@ -47,7 +48,12 @@ pub async fn connect(server: &str, token: Option<&str>) -> anyhow::Result<Client
         sites: pb::site_service_client::SiteServiceClient::with_interceptor(channel.clone(), auth(token)?),
         customers: pb::customer_service_client::CustomerServiceClient::with_interceptor(channel.clone(), auth(token)?),
         dossiers: pb::dossier_service_client::DossierServiceClient::with_interceptor(channel.clone(), auth(token)?),
-        documents: pb::document_service_client::DocumentServiceClient::with_interceptor(channel, auth(token)?),
+        documents: pb::document_service_client::DocumentServiceClient::with_interceptor(channel.clone(), auth(token)?),
+        ingest: dangan_proto::ingest::v1::ingest_service_client::IngestServiceClient::with_interceptor(
+            channel,
+            auth(token)?,
+        )
+        .max_decoding_message_size(64 << 20),
     })
 }
 

