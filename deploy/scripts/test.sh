@@ -35,4 +35,6 @@ cargo build --workspace --bins
 # One OpenMP thread per tesseract engine (see DEPENDENCIES: several engines
 # otherwise fight over the cores).
 export OMP_THREAD_LIMIT=1
+# The PP-OCR files, wherever a test's working directory is.
+export DANGAN_OCR_DIR=$PWD/.dangan/ocr DANGAN_INGEST__OCR__MODELS_DIR=$PWD/.dangan/ocr
 cargo test --workspace

@@ -65,6 +65,37 @@ pub struct IngestConfig {
     pub max_attempts: u32,
     /// First retry delay, milliseconds; doubled on each further attempt.
     pub retry_delay_ms: u64,
+    /// The worker's OCR engines.
+    pub ocr: OcrConfig,
+}
+
+/// Which OCR engine reads a site's pages, and where the engines' files are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OcrConfig {
+    /// `ppocr` (PP-OCR on ONNX Runtime: reads noisy and stamped scans far
+    /// better, see BENCHMARKS.md) or `tesseract` (lighter and faster).
+    pub engine: String,
+    /// Per site code, an engine other than `engine` for that site's pages.
+    pub sites: std::collections::BTreeMap<String, String>,
+    /// Tesseract languages: `chi_sim`, or `chi_tra` for traditional-character sites.
+    pub languages: String,
+    /// Where `deploy/scripts/ocr-models.sh` put ONNX Runtime and the PP-OCR models.
+    pub models_dir: PathBuf,
+    /// PP-OCR detects text lines on the page scaled to this longer side.
+    pub det_max_side: u32,
+}
+
+impl Default for OcrConfig {
+    fn default() -> Self {
+        Self {
+            engine: "ppocr".into(),
+            sites: Default::default(),
+            languages: "chi_sim".into(),
+            models_dir: PathBuf::from(".dangan/ocr"),
+            det_max_side: 1280,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -92,6 +123,7 @@ impl Default for IngestConfig {
             page_timeout_secs: 120,
             max_attempts: 5,
             retry_delay_ms: 2_000,
+            ocr: OcrConfig::default(),
         }
     }
 }

@@ -3,11 +3,15 @@
 //!
 //! (a) the pipeline (decode, deskew, binarise, classify, read values twice,
 //!     validate, encode the normalised image and thumbnail) with 1 and 2 OCR
-//!     threads, one tesseract engine each;
+//!     threads, one engine each, for tesseract and for PP-OCR;
 //! (b) the `tesseract` command run once per page (`-l chi_sim --psm 4`);
-//! (c) the ceiling: whole-page recognition alone by an engine already made.
+//! (c) the ceiling: whole-page recognition alone by a tesseract engine
+//!     already made.
 //!
-//! Then the accuracy by noise level, with and without preprocessing.
+//! Then, per engine and noise level: form type, field accuracy, the
+//! straight-through rate (values accepted without review), the precision of
+//! accepted values and CPU-seconds per page, with and without preprocessing;
+//! and the memory one engine of each kind takes.
 //! Arguments: `--docs N` (default 24), `--out FILE` (markdown, default
 //! target/bench-ingest.md).
 
@@ -19,7 +23,7 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use dangan_corpus::{DocTruth, Fonts, Level};
 use dangan_ingest::forms::{Templates, Thresholds};
-use dangan_ingest::ocr::{OcrEngine, TesseractEngine};
+use dangan_ingest::ocr::{EngineKind, OcrEngine, PpOcrConfig, PpOcrEngine, TesseractEngine};
 use dangan_ingest::pipeline::{Preprocess, read_page};
 use image::GrayImage;
 
@@ -49,30 +53,60 @@ fn load(dir: &Path, docs: &[DocTruth]) -> Vec<Page> {
     out
 }
 
-/// The worker's per-page work, on `threads` threads; returns (wall seconds, reads).
-fn pipeline(pages: &[Page], threads: usize, pre: Preprocess) -> (f64, Vec<dangan_ingest::pipeline::PageRead>) {
+fn make(kind: EngineKind) -> Box<dyn OcrEngine> {
+    match kind {
+        EngineKind::Tesseract => Box::new(TesseractEngine::new(Default::default()).unwrap()),
+        EngineKind::PpOcr => {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.dangan/ocr");
+            let dir = std::env::var("DANGAN_OCR_DIR").unwrap_or_else(|_| dir.into());
+            Box::new(PpOcrEngine::new(&PpOcrConfig { dir: dir.into(), ..Default::default() }).unwrap())
+        }
+    }
+}
+
+/// CPU time of the calling thread, seconds, at the kernel's 10 ms tick
+/// (USER_HZ is 100 on Linux): ONNX Runtime with one intra-op thread and
+/// tesseract with OMP_THREAD_LIMIT=1 both compute on the calling thread.
+fn thread_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime, stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().map(|v| v.parse().unwrap_or(0.0)).collect();
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
+struct Run {
+    /// Wall seconds for all pages.
+    wall: f64,
+    /// Per page: what was read and the CPU seconds it took.
+    reads: Vec<(dangan_ingest::pipeline::PageRead, f64)>,
+}
+
+/// The worker's per-page work, on `threads` threads.
+fn pipeline(pages: &[Page], kind: EngineKind, threads: usize, pre: Preprocess) -> Run {
     let templates = Templates::builtin();
     let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     let next = AtomicUsize::new(0);
     // Engines are made before the clock starts, as the worker makes them at start-up.
-    let engines: Vec<TesseractEngine> =
-        (0..threads).map(|_| TesseractEngine::new(Default::default()).unwrap()).collect();
+    let engines: Vec<Box<dyn OcrEngine>> = (0..threads).map(|_| make(kind)).collect();
     let start = Instant::now();
-    let mut results: Vec<(usize, dangan_ingest::pipeline::PageRead)> = std::thread::scope(|s| {
+    let mut results: Vec<(usize, dangan_ingest::pipeline::PageRead, f64)> = std::thread::scope(|s| {
         let handles: Vec<_> = engines
             .into_iter()
             .map(|mut e| {
                 let (next, templates) = (&next, &templates);
                 s.spawn(move || {
+                    let thresholds = Thresholds::for_engine(e.name());
                     let mut mine = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(p) = pages.get(i) else { break };
-                        let r = read_page(&mut e, &p.grey, templates, &Thresholds::default(), today, pre).unwrap();
+                        let cpu = thread_cpu();
+                        let r = read_page(e.as_mut(), &p.grey, templates, &thresholds, today, pre).unwrap();
                         let mut png = std::io::Cursor::new(Vec::new());
                         r.normalised.write_to(&mut png, image::ImageFormat::Png).unwrap();
                         std::hint::black_box(dangan_ingest::image::thumbnail_png(&r.normalised, 320));
-                        mine.push((i, r));
+                        mine.push((i, r, thread_cpu() - cpu));
                     }
                     mine
                 })
@@ -81,8 +115,8 @@ fn pipeline(pages: &[Page], threads: usize, pre: Preprocess) -> (f64, Vec<dangan
         handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
     });
     let wall = start.elapsed().as_secs_f64();
-    results.sort_by_key(|(i, _)| *i);
-    (wall, results.into_iter().map(|(_, r)| r).collect())
+    results.sort_by_key(|(i, _, _)| *i);
+    Run { wall, reads: results.into_iter().map(|(_, r, c)| (r, c)).collect() }
 }
 
 #[derive(Default)]
@@ -93,15 +127,17 @@ struct Acc {
     accepted: usize,
     right_accepted: usize,
     right: usize,
+    cpu: Vec<f64>,
 }
 
-fn accuracy(pages: &[Page], reads: &[dangan_ingest::pipeline::PageRead]) -> Vec<(Level, Acc)> {
+fn accuracy(pages: &[Page], reads: &[(dangan_ingest::pipeline::PageRead, f64)]) -> Vec<(Level, Acc)> {
     Level::ALL
         .iter()
         .map(|&level| {
             let mut a = Acc::default();
-            for (p, r) in pages.iter().zip(reads).filter(|(p, _)| p.truth.level == level) {
+            for (p, (r, cpu)) in pages.iter().zip(reads).filter(|(p, _)| p.truth.level == level) {
                 a.pages += 1;
+                a.cpu.push(*cpu);
                 a.form += usize::from(serde_json::to_value(p.truth.form).unwrap() == r.extraction.form.as_str());
                 for f in &p.truth.fields {
                     a.fields += 1;
@@ -120,9 +156,13 @@ fn accuracy(pages: &[Page], reads: &[dangan_ingest::pipeline::PageRead]) -> Vec<
 }
 
 fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
+fn status_mib(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.to_string()))
+        .and_then(|s| s.lines().find(|l| l.starts_with(key)).map(|l| l.to_string()))
         .and_then(|l| l.split_whitespace().nth(1).and_then(|k| k.parse::<f64>().ok()))
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -145,6 +185,18 @@ fn main() {
     let pages = load(dir.path(), &docs);
     let n = pages.len();
     eprintln!("{n} pages");
+
+    // Memory of one engine of each kind: resident size before and after
+    // making it and reading one page (models load lazily).
+    let mut engine_mib = Vec::new();
+    for kind in [EngineKind::Tesseract, EngineKind::PpOcr] {
+        let before = status_mib("VmRSS:");
+        let mut e = make(kind);
+        let th = Thresholds::for_engine(e.name());
+        let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        read_page(e.as_mut(), &pages[0].grey, &Templates::builtin(), &th, today, Preprocess::Full).unwrap();
+        engine_mib.push((e.name(), status_mib("VmRSS:") - before));
+    }
 
     // (c) the ceiling: recognition alone, engine made.
     let mut engine = TesseractEngine::new(Default::default()).unwrap();
@@ -169,28 +221,35 @@ fn main() {
         assert!(out.status.success());
         cli.push(t.elapsed().as_secs_f64());
     }
-    // (a) the pipeline, 1 and 2 threads; and without preprocessing.
-    let (wall1, reads1) = pipeline(&pages, 1, Preprocess::Full);
-    let (wall2, _) = pipeline(&pages, 2, Preprocess::Full);
-    let (_, raw) = pipeline(&pages, 1, Preprocess::None);
-
     let ceiling_sum: f64 = ceiling.iter().sum();
     let cli_sum: f64 = cli.iter().sum();
-    let (p1, p2) = (n as f64 * 60.0 / wall1, n as f64 * 60.0 / wall2);
     let c_pm = n as f64 * 60.0 / ceiling_sum;
     let cli_pm = cli.len() as f64 * 60.0 / cli_sum;
+
+    // (a) the pipeline per engine, 1 and 2 threads; and without preprocessing.
+    let mut runs = Vec::new();
+    for kind in [EngineKind::Tesseract, EngineKind::PpOcr] {
+        eprintln!("pipeline {kind:?}...");
+        let one = pipeline(&pages, kind, 1, Preprocess::Full);
+        let two = pipeline(&pages, kind, 2, Preprocess::Full);
+        let raw = pipeline(&pages, kind, 1, Preprocess::None);
+        runs.push((kind, one, two, raw));
+    }
+
     let mut md = String::new();
     md.push_str(&format!(
         "Corpus: {n} pages ({docs_n} documents, clean/noisy/hard, 200 dpi, seed 42; mean file {:.0} KiB). \
-         Peak memory of the bench process (all engines, all decoded pages held): {:.0} MiB.\n\n",
+         Peak memory of the bench process (all engines, all decoded pages held): {:.0} MiB. \
+         One engine, made and warmed on a page: {}.\n\n",
         pages.iter().map(|p| p.bytes_len).sum::<usize>() as f64 / n as f64 / 1024.0,
-        peak_rss_mib()
+        peak_rss_mib(),
+        engine_mib.iter().map(|(e, m)| format!("{e} {m:.0} MiB")).collect::<Vec<_>>().join(", ")
     ));
     md.push_str(
         "| measure | pages/min | s/page (median; pipeline: wall) | vs ceiling | vs CLI |\n|---|---:|---:|---:|---:|\n",
     );
     md.push_str(&format!(
-        "| (c) ceiling: recognition alone, engine made | {c_pm:.1} | {:.2} | 1.00 | {:.2} |\n",
+        "| (c) ceiling: tesseract recognition alone, engine made | {c_pm:.1} | {:.2} | 1.00 | {:.2} |\n",
         median(ceiling.clone()),
         c_pm / cli_pm
     ));
@@ -199,32 +258,38 @@ fn main() {
         median(cli.clone()),
         cli_pm / c_pm
     ));
-    md.push_str(&format!(
-        "| (a) pipeline, 1 thread | {p1:.1} | {:.2} | {:.2} | {:.2} |\n",
-        60.0 / p1,
-        p1 / c_pm,
-        p1 / cli_pm
-    ));
-    md.push_str(&format!(
-        "| (a) pipeline, 2 threads | {p2:.1} | {:.2} | {:.2} | {:.2} |\n\n2 threads / 1 thread: {:.2}x.\n\n",
-        60.0 / p2,
-        p2 / c_pm,
-        p2 / cli_pm,
-        p2 / p1
-    ));
-    md.push_str("| level | preprocessing | pages | form type | fields right | accepted | accepted right |\n|---|---|---:|---:|---:|---:|---:|\n");
-    for (label, reads) in [("yes", &reads1), ("no", &raw)] {
-        for (level, a) in accuracy(&pages, reads) {
-            let pct = |x: usize, y: usize| 100.0 * x as f64 / y.max(1) as f64;
+    for (kind, one, two, _) in &runs {
+        let (p1, p2) = (n as f64 * 60.0 / one.wall, n as f64 * 60.0 / two.wall);
+        for (threads, pm) in [(1, p1), (2, p2)] {
             md.push_str(&format!(
-                "| {} | {label} | {} | {:.0}% | {:.0}% | {:.0}% | {:.1}% |\n",
-                level.as_str(),
-                a.pages,
-                pct(a.form, a.pages),
-                pct(a.right, a.fields),
-                pct(a.accepted, a.fields),
-                pct(a.right_accepted, a.accepted)
+                "| (a) pipeline, {kind:?}, {threads} thread{} | {pm:.1} | {:.2} | {:.2} | {:.2} |\n",
+                if threads == 1 { "" } else { "s" },
+                60.0 / pm,
+                pm / c_pm,
+                pm / cli_pm
             ));
+        }
+    }
+    md.push('\n');
+    for (kind, one, two, _) in &runs {
+        md.push_str(&format!("{kind:?}: 2 threads / 1 thread {:.2}x. ", one.wall / two.wall));
+    }
+    md.push_str("\n\n| engine | level | preprocessing | pages | form type | fields right | accepted (straight-through) | accepted right | CPU s/page (median) |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for (kind, one, _, raw) in &runs {
+        for (label, run) in [("yes", one), ("no", raw)] {
+            for (level, a) in accuracy(&pages, &run.reads) {
+                let pct = |x: usize, y: usize| 100.0 * x as f64 / y.max(1) as f64;
+                md.push_str(&format!(
+                    "| {kind:?} | {} | {label} | {} | {:.0}% | {:.0}% | {:.0}% | {:.1}% | {:.2} |\n",
+                    level.as_str(),
+                    a.pages,
+                    pct(a.form, a.pages),
+                    pct(a.right, a.fields),
+                    pct(a.accepted, a.fields),
+                    pct(a.right_accepted, a.accepted),
+                    median(a.cpu.clone())
+                ));
+            }
         }
     }
     println!("{md}");

@@ -10,7 +10,9 @@ use crate::ocr::{OcrEngine, OcrError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preprocess {
-    /// Deskew, Wolf-Jolion binarisation and ruling-line removal.
+    /// Deskew, Wolf-Jolion binarisation and ruling-line removal. Engines
+    /// that prefer grey read the deskewed grey page first, the binarised one
+    /// second.
     Full,
     /// The page as decoded (to measure what preprocessing is worth).
     None,
@@ -48,7 +50,9 @@ pub fn read_page(
             // one, whose errors differ; agreement is what accepts a value.
             let mut binary = prepared.binary;
             let rulings = img::remove_rulings(&mut binary);
-            let images = PageImages { primary: &binary, secondary: Some(&prepared.grey), rulings: &rulings };
+            let (primary, secondary) =
+                if engine.prefers_grey() { (&prepared.grey, &binary) } else { (&binary, &prepared.grey) };
+            let images = PageImages { primary, secondary: Some(secondary), rulings: &rulings };
             forms::analyse(engine, &images, templates, thresholds, today)?
         }
         Preprocess::None => {

@@ -24,13 +24,19 @@ use tonic::transport::Channel;
 
 use crate::forms::{Templates, Thresholds};
 use crate::image::{self as img, Limits};
-use crate::ocr::{OcrEngine, TesseractConfig, TesseractEngine};
+use std::collections::HashMap;
+
+use crate::ocr::{EngineKind, OcrEngine, OcrError, PpOcrConfig, PpOcrEngine, TesseractConfig, TesseractEngine};
 use crate::pipeline::{self, Preprocess};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub threads: usize,
+    /// The engine for pages of sites not in `site_engines`.
+    pub engine: EngineKind,
+    pub site_engines: HashMap<String, EngineKind>,
     pub tesseract: TesseractConfig,
+    pub ppocr: PpOcrConfig,
     pub limits: Limits,
     pub max_attempts: u32,
     pub retry_delay: Duration,
@@ -42,17 +48,30 @@ pub struct WorkerConfig {
 }
 
 impl WorkerConfig {
-    /// From the shared configuration (`[ingest]`); `threads` None means one per core.
+    /// From the shared configuration (`[ingest]`, `[ingest.ocr]`); `threads`
+    /// None means one per core. Fails on an unknown engine name.
     pub fn from_config(
         config: &dangan_archive::config::Config,
         threads: Option<usize>,
-        languages: String,
         token: String,
-    ) -> Self {
+    ) -> Result<Self, OcrError> {
         let i = &config.ingest;
-        Self {
+        let site_engines = i
+            .ocr
+            .sites
+            .iter()
+            .map(|(site, e)| {
+                e.parse()
+                    .map(|k| (site.clone(), k))
+                    .map_err(|err| OcrError::Init(format!("ingest.ocr.sites.{site}: {err}")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
             threads: threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
-            tesseract: TesseractConfig { datapath: None, languages },
+            engine: i.ocr.engine.parse().map_err(|e| OcrError::Init(format!("ingest.ocr.engine: {e}")))?,
+            site_engines,
+            tesseract: TesseractConfig { datapath: None, languages: i.ocr.languages.clone() },
+            ppocr: PpOcrConfig { dir: i.ocr.models_dir.clone(), det_max_side: i.ocr.det_max_side },
             limits: Limits {
                 max_bytes: i.max_file_bytes as usize,
                 max_pages: i.max_pages as usize,
@@ -63,7 +82,43 @@ impl WorkerConfig {
             token,
             topology: queue::Topology::new(&i.queue_prefix),
             page_timeout: Duration::from_secs(i.page_timeout_secs),
+        })
+    }
+
+    /// The engine that reads a site's pages.
+    pub fn engine_for(&self, site: &str) -> EngineKind {
+        self.site_engines.get(site).copied().unwrap_or(self.engine)
+    }
+
+    /// Makes one engine of every kind the configuration uses.
+    fn make_engines(&self) -> Result<Engines, OcrError> {
+        let mut kinds = vec![self.engine];
+        for k in self.site_engines.values() {
+            if !kinds.contains(k) {
+                kinds.push(*k);
+            }
         }
+        let engines = kinds
+            .into_iter()
+            .map(|k| {
+                let e: Box<dyn OcrEngine> = match k {
+                    EngineKind::Tesseract => Box::new(TesseractEngine::new(self.tesseract.clone())?),
+                    EngineKind::PpOcr => Box::new(PpOcrEngine::new(&self.ppocr)?),
+                };
+                Ok((k, e))
+            })
+            .collect::<Result<_, OcrError>>()?;
+        Ok(Engines(engines))
+    }
+}
+
+/// An OCR thread's engines, one per kind in use.
+struct Engines(Vec<(EngineKind, Box<dyn OcrEngine>)>);
+
+impl Engines {
+    fn get(&mut self, kind: EngineKind) -> &mut dyn OcrEngine {
+        let i = self.0.iter().position(|(k, _)| *k == kind).unwrap_or(0);
+        self.0[i].1.as_mut()
     }
 }
 
@@ -79,6 +134,7 @@ enum JobError {
 struct OcrTask {
     bytes: Vec<u8>,
     page: u32,
+    engine: EngineKind,
     reply: oneshot::Sender<Result<PageOutput, String>>,
 }
 
@@ -103,7 +159,7 @@ pub struct OcrPool {
 }
 
 impl OcrPool {
-    pub fn start(cfg: &WorkerConfig, templates: Arc<Templates>) -> Result<Self, crate::ocr::OcrError> {
+    pub fn start(cfg: &WorkerConfig, templates: Arc<Templates>) -> Result<Self, OcrError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<OcrTask>(cfg.threads);
         let pool = Self {
             tx: Some(tx),
@@ -119,8 +175,8 @@ impl OcrPool {
         Ok(pool)
     }
 
-    fn spawn_thread(&self) -> Result<(), crate::ocr::OcrError> {
-        let mut engine = TesseractEngine::new(self.cfg.tesseract.clone())?;
+    fn spawn_thread(&self) -> Result<(), OcrError> {
+        let mut engines = self.cfg.make_engines()?;
         let (rx, templates, limits) = (self.rx.clone(), self.templates.clone(), self.cfg.limits);
         let mut threads = self.threads.lock().expect("pool lock");
         let handle = std::thread::Builder::new()
@@ -131,7 +187,7 @@ impl OcrPool {
                         Ok(Ok(t)) => t,
                         _ => break,
                     };
-                    let out = read(&mut engine, &templates, &limits, &task.bytes, task.page);
+                    let out = read(engines.get(task.engine), &templates, &limits, &task.bytes, task.page);
                     if task.reply.send(out).is_err() {
                         // Timed out: a replacement runs already.
                         tracing::info!("an OCR thread retires after a page that ran over its time limit");
@@ -144,10 +200,10 @@ impl OcrPool {
         Ok(())
     }
 
-    async fn read(&self, bytes: Vec<u8>, page: u32) -> Result<PageOutput, JobError> {
+    async fn read(&self, bytes: Vec<u8>, page: u32, engine: EngineKind) -> Result<PageOutput, JobError> {
         let (reply, rx) = oneshot::channel();
         let tx = self.tx.clone().ok_or_else(|| JobError::Transient("the OCR pool is stopping".into()))?;
-        tokio::task::spawn_blocking(move || tx.send(OcrTask { bytes, page, reply }))
+        tokio::task::spawn_blocking(move || tx.send(OcrTask { bytes, page, engine, reply }))
             .await
             .map_err(|e| JobError::Transient(e.to_string()))?
             .map_err(|_| JobError::Transient("the OCR pool stopped".into()))?;
@@ -200,7 +256,8 @@ fn read(
         });
     }
     let today = dangan_archive::domain::service::today();
-    let read = pipeline::read_page(engine, grey, templates, &Thresholds::default(), today, Preprocess::Full)
+    let thresholds = Thresholds::for_engine(engine.name());
+    let read = pipeline::read_page(engine, grey, templates, &thresholds, today, Preprocess::Full)
         .map_err(|e| e.to_string())?;
     let mut normalised_png = std::io::Cursor::new(Vec::new());
     read.normalised
@@ -282,7 +339,8 @@ impl Worker {
         let bytes = objects::get(self.objects.as_ref(), &job.object_key)
             .await
             .map_err(|e| JobError::Transient(format!("reading {}: {e}", job.object_key)))?;
-        let out = match self.pool.read(bytes, job.page_index).await {
+        let engine = self.config.engine_for(&job.site_code);
+        let out = match self.pool.read(bytes, job.page_index, engine).await {
             Ok(o) => o,
             Err(JobError::Page(why)) => {
                 tracing::info!(job_id = job.job_id, file = %job.source_file, reason = %why, "page unreadable");
@@ -449,7 +507,10 @@ mod tests {
     fn config(timeout: Duration) -> WorkerConfig {
         WorkerConfig {
             threads: 1,
+            engine: EngineKind::Tesseract,
+            site_engines: HashMap::new(),
             tesseract: TesseractConfig::default(),
+            ppocr: PpOcrConfig::default(),
             limits: Limits::default(),
             max_attempts: 3,
             retry_delay: Duration::from_millis(10),
@@ -457,6 +518,29 @@ mod tests {
             topology: queue::Topology::new("test"),
             page_timeout: timeout,
         }
+    }
+
+    #[test]
+    fn engines_are_chosen_per_site_and_unknown_names_refused() {
+        let mut c = dangan_archive::config::Config::default();
+        c.ingest.ocr.engine = "tesseract".into();
+        c.ingest.ocr.sites.insert("HKG".into(), "ppocr".into());
+        let w = WorkerConfig::from_config(&c, Some(1), String::new()).unwrap();
+        assert_eq!(w.engine_for("HKG"), EngineKind::PpOcr);
+        assert_eq!(w.engine_for("AVIC"), EngineKind::Tesseract);
+        c.ingest.ocr.sites.insert("SZX".into(), "easyocr".into());
+        let e = WorkerConfig::from_config(&c, Some(1), String::new()).unwrap_err();
+        assert!(e.to_string().contains("ingest.ocr.sites.SZX") && e.to_string().contains("easyocr"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_model_stops_the_pool_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(Duration::from_secs(5));
+        cfg.engine = EngineKind::PpOcr;
+        cfg.ppocr.dir = dir.path().into();
+        let Err(e) = OcrPool::start(&cfg, Arc::new(Templates::builtin())) else { panic!("a pool without models") };
+        assert!(e.to_string().contains("libonnxruntime"), "{e}");
     }
 
     fn page_png() -> Vec<u8> {
@@ -474,7 +558,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_over_the_time_limit_fails_and_its_thread_is_replaced() {
         let pool = OcrPool::start(&config(Duration::from_millis(1)), Arc::new(Templates::builtin())).unwrap();
-        match pool.read(page_png(), 0).await {
+        match pool.read(page_png(), 0, EngineKind::Tesseract).await {
             Err(JobError::Page(why)) => assert!(why.contains("took longer than"), "{why}"),
             other => panic!("expected a time-limit failure, got {:?}", other.err()),
         }
@@ -485,7 +569,7 @@ mod tests {
     #[tokio::test]
     async fn an_unreadable_page_is_a_page_failure_not_a_retry() {
         let pool = OcrPool::start(&config(Duration::from_secs(60)), Arc::new(Templates::builtin())).unwrap();
-        match pool.read(b"not an image".to_vec(), 0).await {
+        match pool.read(b"not an image".to_vec(), 0, EngineKind::Tesseract).await {
             Err(JobError::Page(why)) => assert!(why.contains("not a PNG, JPEG or TIFF"), "{why}"),
             other => panic!("expected a page failure, got {:?}", other.err()),
         }

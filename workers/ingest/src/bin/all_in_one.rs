@@ -28,8 +28,6 @@ struct Args {
     /// OCR threads; default: the number of cores.
     #[arg(long)]
     threads: Option<usize>,
-    #[arg(long, default_value = "chi_sim")]
-    languages: String,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,7 +44,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         let mut prepared = dangan_archive::server::prepare(&config).await?;
         let local = prepared.local_jobs.take();
-        let wc = WorkerConfig::from_config(&config, a.threads, a.languages, prepared.admin_token.clone());
+        let wc = WorkerConfig::from_config(&config, a.threads, prepared.admin_token.clone())?;
         let pool = OcrPool::start(&wc, Arc::new(Templates::builtin()))?;
         let listener =
             tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;

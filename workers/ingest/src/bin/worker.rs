@@ -24,12 +24,10 @@ struct Args {
     /// Its admin token.
     #[arg(long, env = "DANGAN_TOKEN")]
     token: String,
-    /// OCR threads (one tesseract engine each); default: the number of cores.
+    /// OCR threads (one engine of each kind in use each); default: the number of cores.
     #[arg(long)]
     threads: Option<usize>,
     /// Tesseract languages (chi_sim; chi_tra for traditional-character sites).
-    #[arg(long, default_value = "chi_sim")]
-    languages: String,
     /// Form templates replacing the built-in ones.
     #[arg(long)]
     forms: Option<PathBuf>,
@@ -48,7 +46,7 @@ fn main() -> anyhow::Result<()> {
         Some(p) => Templates::parse(&std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)?,
         None => Templates::builtin(),
     };
-    let wc = WorkerConfig::from_config(&config, a.threads, a.languages, a.token);
+    let wc = WorkerConfig::from_config(&config, a.threads, a.token)?;
     let pool = OcrPool::start(&wc, Arc::new(templates))?;
     let rt = tokio::runtime::Runtime::new()?;
     let result = rt.block_on(async {

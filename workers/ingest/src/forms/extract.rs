@@ -32,11 +32,27 @@ pub struct Thresholds {
     /// A single reading of an ID number: its check character catches any
     /// one wrong digit and any swap of two.
     pub single_read_id: f32,
+    /// Confidence the best of several agreeing readings of a validated
+    /// value needs. Zero for tesseract, whose readings of a region differ
+    /// in page segmentation and image and so fail independently; PP-OCR's
+    /// readings share one model and can agree on a character lost under a
+    /// seal (4705.5 read as 47055), which only a low confidence betrays.
+    pub agreed: f32,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { single_read: 0.95, text: 0.90, text_unanimous: 0.80, single_read_id: 0.80 }
+        Self { single_read: 0.95, text: 0.90, text_unanimous: 0.80, single_read_id: 0.80, agreed: 0.0 }
+    }
+}
+
+impl Thresholds {
+    /// The thresholds measured right for an engine (by its `name`).
+    pub fn for_engine(name: &str) -> Self {
+        match name {
+            "ppocr" => Self { agreed: 0.70, ..Self::default() },
+            _ => Self::default(),
+        }
     }
 }
 
@@ -86,8 +102,11 @@ pub fn analyse(
     let page = images.primary;
     engine.set_page(page)?;
     let words = engine.layout()?;
-    let lines = layout::lines(&words);
+    let mut lines = layout::lines(&words);
     let text = lines.iter().map(Line::text).collect::<Vec<_>>().join("\n");
+    for l in &mut lines {
+        l.map_chars(|c| templates.fold(c));
+    }
     let Some(fi) = classify(&lines, templates) else {
         return Ok(Extraction { form: "other".into(), fields: Vec::new(), text });
     };
@@ -221,7 +240,7 @@ fn value_region(label: Hit, all: &[Option<Hit>], rulings: &Rulings, width: u32, 
     (x1 > x0 + h).then(|| Rect { x: x0, y: y0, w: x1 - x0, h: 2 * h }).and_then(|r| r.clip(width, height))
 }
 
-/// The layout read's words whose centre lies in `r`.
+/// The layout read's words whose centre lies in `r`, as one reading.
 fn words_in(words: &[Word], r: Rect) -> Reading {
     let mut inside: Vec<&Word> = words
         .iter()
@@ -231,9 +250,17 @@ fn words_in(words: &[Word], r: Rect) -> Reading {
         })
         .collect();
     inside.sort_by_key(|w| w.rect.x);
-    let text = inside.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
-    let confidence =
-        if inside.is_empty() { 0.0 } else { inside.iter().map(|w| w.confidence).sum::<f32>() / inside.len() as f32 };
+    // Words with a gap between them are separate; touching ones (an engine
+    // that gives one word per character) join.
+    let mut text = String::new();
+    for (i, w) in inside.iter().enumerate() {
+        if i > 0 && w.rect.x > inside[i - 1].rect.right() + w.rect.h / 4 {
+            text.push(' ');
+        }
+        text.push_str(&w.text);
+    }
+    // The weakest word: one doubtful word makes the value doubtful.
+    let confidence = inside.iter().map(|w| w.confidence).reduce(f32::min).unwrap_or(0.0);
     Reading { text, confidence }
 }
 
@@ -274,6 +301,9 @@ fn decide(ty: FieldType, reads: &[Reading], th: &Thresholds, today: NaiveDate) -
         }
         Checked::Valid(_) if is_checked && votes < 2 && conf < single => {
             format!("only one reading gives this value, confidence {conf:.2} under {single:.2}")
+        }
+        Checked::Valid(_) if conf < th.agreed => {
+            format!("{votes} readings agree, but none is sure (confidence {conf:.2} under {:.2})", th.agreed)
         }
         Checked::Valid(_) => String::new(),
     };
@@ -353,8 +383,16 @@ mod tests {
     }
 
     #[test]
+    fn agreement_without_a_sure_reading_is_not_enough_for_ppocr() {
+        let reads = [r("47055", 0.5), r("47055", 0.59)];
+        assert!(decide(FieldType::Decimal, &reads, &Thresholds::default(), today()).accepted);
+        let f = decide(FieldType::Decimal, &reads, &Thresholds::for_engine("ppocr"), today());
+        assert!(!f.accepted && f.review_reason.contains("none is sure"), "{f:?}");
+    }
+
+    #[test]
     fn an_invalid_id_number_is_never_accepted() {
-        let th = Thresholds { single_read: 0.0, text: 0.0, text_unanimous: 0.0, single_read_id: 0.0 };
+        let th = Thresholds { single_read: 0.0, text: 0.0, text_unanimous: 0.0, single_read_id: 0.0, agreed: 0.0 };
         let f =
             decide(FieldType::IdNumber, &[r("440106198502151857", 1.0), r("440106198502151857", 1.0)], &th, today());
         assert!(!f.accepted);

@@ -64,6 +64,13 @@ impl Line {
     pub fn text(&self) -> String {
         self.glyphs.iter().map(|g| g.c).collect()
     }
+
+    /// Replaces each character (to match labels in one script).
+    pub fn map_chars(&mut self, f: impl Fn(char) -> char) {
+        for g in &mut self.glyphs {
+            g.c = f(g.c);
+        }
+    }
 }
 
 /// Levenshtein distance over characters.

@@ -9,6 +9,8 @@ pub mod values;
 pub use extract::{Extraction, FieldResult, PageImages, Thresholds, analyse};
 pub use values::FieldType;
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 /// The built-in templates.
@@ -40,6 +42,11 @@ pub struct FormTemplate {
 pub struct Templates {
     pub forms: Vec<FormTemplate>,
     patterns: Vec<Vec<Option<regex::Regex>>>,
+    /// Traditional characters of the labels to their simplified forms,
+    /// learnt from the label variants (电表读数 / 電錶讀數). Labels and the
+    /// page's text are matched folded, so a reading that mixes the two
+    /// scripts (電读数) still finds its label.
+    fold: HashMap<char, char>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +65,16 @@ impl Templates {
         struct File {
             form: Vec<FormTemplate>,
         }
-        let forms = toml::from_str::<File>(toml_text)?.form;
+        let mut forms = toml::from_str::<File>(toml_text)?.form;
+        let fold = folding(&forms);
+        let f = |s: &String| s.chars().map(|c| *fold.get(&c).unwrap_or(&c)).collect::<String>();
+        for form in &mut forms {
+            form.titles = dedup(form.titles.iter().map(f));
+            form.keywords = dedup(form.keywords.iter().map(f));
+            for field in &mut form.fields {
+                field.labels = dedup(field.labels.iter().map(f));
+            }
+        }
         let mut patterns = Vec::new();
         for f in &forms {
             let mut ps = Vec::new();
@@ -81,7 +97,12 @@ impl Templates {
             }
             patterns.push(ps);
         }
-        Ok(Self { forms, patterns })
+        Ok(Self { forms, patterns, fold })
+    }
+
+    /// A character of the page as labels are matched (see `fold`).
+    pub fn fold(&self, c: char) -> char {
+        *self.fold.get(&c).unwrap_or(&c)
     }
 
     pub fn builtin() -> Self {
@@ -91,6 +112,36 @@ impl Templates {
     fn pattern(&self, form: usize, field: usize) -> Option<&regex::Regex> {
         self.patterns[form][field].as_ref()
     }
+}
+
+/// Character pairs where a label's variant of the same length differs from
+/// its first (simplified) form.
+fn folding(forms: &[FormTemplate]) -> HashMap<char, char> {
+    let mut map = HashMap::new();
+    let groups = forms.iter().flat_map(|f| std::iter::once(&f.titles).chain(f.fields.iter().map(|fl| &fl.labels)));
+    for group in groups {
+        let Some(first) = group.first() else { continue };
+        for other in &group[1..] {
+            if other.chars().count() == first.chars().count() {
+                for (t, s) in other.chars().zip(first.chars()) {
+                    if t != s {
+                        map.entry(t).or_insert(s);
+                    }
+                }
+            }
+        }
+    }
+    map
+}
+
+fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -107,6 +158,17 @@ mod tests {
         assert_eq!(keys("purchase_contract").len(), 7);
         assert_eq!(keys("owner_registration").len(), 8);
         assert_eq!(keys("handover_acceptance").len(), 8);
+    }
+
+    #[test]
+    fn traditional_labels_fold_to_simplified() {
+        let t = Templates::builtin();
+        assert_eq!(t.fold('錶'), '表');
+        assert_eq!(t.fold('讀'), '读');
+        assert_eq!(t.fold('王'), '王');
+        let h = t.forms.iter().find(|f| f.kind == "handover_acceptance").unwrap();
+        let water = h.fields.iter().find(|f| f.key == "water_meter").unwrap();
+        assert_eq!(water.labels, ["水表读数"]);
     }
 
     #[test]

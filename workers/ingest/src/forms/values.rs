@@ -208,10 +208,9 @@ pub fn check(ty: FieldType, raw: &str, today: NaiveDate) -> Checked {
             if is_decimal(v) { Checked::Valid(v.into()) } else { invalid(s.clone(), "not a number") }
         }
         FieldType::Amount => {
+            // The currency before the number, or what of it was read.
             let v: String = s
-                .trim_start_matches("人民币")
-                .trim_start_matches("人民幣")
-                .trim_start_matches('¥')
+                .trim_start_matches(['人', '民', '币', '幣', '¥'])
                 .trim_end_matches('元')
                 .chars()
                 .filter(|c| *c != ',')
@@ -305,6 +304,7 @@ mod tests {
         assert_eq!(ok(FieldType::Room, "3栋4单元3102室"), Checked::Valid("3/4/3102".into()));
         assert_eq!(ok(FieldType::Room, "12棟1單元101室"), Checked::Valid("12/1/101".into()));
         assert_eq!(ok(FieldType::Amount, "人民币1,234,567.00元"), Checked::Valid("1234567.00".into()));
+        assert_eq!(ok(FieldType::Amount, "民币1235269.00元"), Checked::Valid("1235269.00".into()));
         assert_eq!(ok(FieldType::Decimal, "89.50平方米"), Checked::Valid("89.50".into()));
         assert!(!ok(FieldType::Decimal, "89.5.0").is_valid());
         assert_eq!(ok(FieldType::Count, "5把"), Checked::Valid("5".into()));

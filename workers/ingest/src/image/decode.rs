@@ -79,7 +79,26 @@ fn decode_single(bytes: &[u8], limits: &Limits) -> Result<GrayImage, DecodeError
     l.max_image_height = Some(h);
     l.max_alloc = Some(limits.max_pixels.saturating_mul(8));
     reader.limits(l);
-    Ok(reader.decode().map_err(|e| corrupt(0, e))?.into_luma8())
+    let img = reader.decode().map_err(|e| corrupt(0, e))?;
+    if !img.color().has_color() {
+        return Ok(img.into_luma8());
+    }
+    let rgb = img.into_rgb8();
+    let (w, h) = rgb.dimensions();
+    let grey = rgb.pixels().map(|p| grey_without_seals(p.0[0], p.0[1], p.0[2])).collect();
+    GrayImage::from_raw(w, h, grey).ok_or_else(|| corrupt(0, "short pixel data"))
+}
+
+/// Grey of a colour pixel, with red seal ink dropped out as scanners' red
+/// dropout does: the redder a pixel (red above its other channels), the
+/// closer it gets to its red channel, which is light for red ink, so a seal
+/// pressed over a value fades while black and blue ink (dark in red) stay
+/// dark. Gradual, because JPEG's halved colour resolution leaves a thin red
+/// ring only faintly red. Pixels without red in them get the usual luma.
+pub fn grey_without_seals(r: u8, g: u8, b: u8) -> u8 {
+    let luma = (u32::from(r) * 3 + u32::from(g) * 6 + u32::from(b)) / 10;
+    let redness = u32::from(r).saturating_sub(u32::from(g.max(b)));
+    (luma + 2 * redness).min(u32::from(r).max(luma)) as u8
 }
 
 fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<GrayImage>, DecodeError> {
@@ -104,16 +123,12 @@ fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<GrayImage>, DecodeEr
         let n = (w as usize) * (h as usize);
         let grey: Vec<u8> = match colour {
             ColorType::Gray(8) if data.len() >= n => data[..n].to_vec(),
-            ColorType::RGB(8) if data.len() >= n * 3 => data
-                .chunks_exact(3)
-                .take(n)
-                .map(|p| ((p[0] as u32 * 3 + p[1] as u32 * 6 + p[2] as u32) / 10) as u8)
-                .collect(),
-            ColorType::RGBA(8) if data.len() >= n * 4 => data
-                .chunks_exact(4)
-                .take(n)
-                .map(|p| ((p[0] as u32 * 3 + p[1] as u32 * 6 + p[2] as u32) / 10) as u8)
-                .collect(),
+            ColorType::RGB(8) if data.len() >= n * 3 => {
+                data.chunks_exact(3).take(n).map(|p| grey_without_seals(p[0], p[1], p[2])).collect()
+            }
+            ColorType::RGBA(8) if data.len() >= n * 4 => {
+                data.chunks_exact(4).take(n).map(|p| grey_without_seals(p[0], p[1], p[2])).collect()
+            }
             other => return Err(DecodeError::Unsupported(format!("TIFF with {other:?} pixels"))),
         };
         pages.push(GrayImage::from_raw(w, h, grey).ok_or_else(|| corrupt(page, "short pixel data"))?);
@@ -123,4 +138,28 @@ fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<GrayImage>, DecodeEr
         dec.next_image().map_err(|e| corrupt(page + 1, e))?;
     }
     Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn red_seal_ink_drops_out_and_other_ink_stays() {
+        let seal_on_paper = grey_without_seals(221, 86, 90);
+        let black = grey_without_seals(30, 30, 30);
+        let blue = grey_without_seals(30, 60, 200);
+        let text_under_seal = grey_without_seals(165, 30, 34);
+        assert!(seal_on_paper > 200, "{seal_on_paper}");
+        assert!(black < 40 && blue < 80, "{black} {blue}");
+        assert!(text_under_seal < seal_on_paper - 40, "text under a seal stays darker than the seal");
+        // A colour PNG decodes through the same rule.
+        let mut img = image::RgbImage::from_pixel(4, 1, image::Rgb([255, 255, 255]));
+        img.put_pixel(1, 0, image::Rgb([221, 86, 90]));
+        img.put_pixel(2, 0, image::Rgb([30, 30, 30]));
+        let mut png = Vec::new();
+        img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        let g = decode(&png, &Limits::default()).unwrap().remove(0);
+        assert_eq!(g.as_raw(), &vec![255, 221, 30, 255]);
+    }
 }

@@ -1,10 +1,12 @@
-//! OCR engines behind one trait, so a second engine (PP-OCR on ONNX Runtime)
-//! can sit beside tesseract. An engine reads a page in two ways: a layout
-//! read of the whole page (words with boxes, to find the labels) and a read
-//! of one small region with a known character set (a value after its label).
+//! OCR engines behind one trait: tesseract and PP-OCR on ONNX Runtime. An
+//! engine reads a page in two ways: a layout read of the whole page (words
+//! with boxes, to find the labels) and a read of one small region with a
+//! known character set (a value after its label).
 
+pub mod ppocr;
 mod tesseract;
 
+pub use ppocr::{PpOcrConfig, PpOcrEngine};
 pub use tesseract::{TesseractConfig, TesseractEngine};
 
 use image::GrayImage;
@@ -67,6 +69,24 @@ pub enum Charset {
     Decimal,
 }
 
+/// The engines a site's pages can be read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    Tesseract,
+    PpOcr,
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = OcrError;
+    fn from_str(s: &str) -> Result<Self, OcrError> {
+        match s {
+            "tesseract" => Ok(Self::Tesseract),
+            "ppocr" => Ok(Self::PpOcr),
+            other => Err(OcrError::Init(format!("unknown OCR engine {other:?} (tesseract or ppocr)"))),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OcrError {
     #[error("starting the OCR engine: {0}")]
@@ -79,6 +99,11 @@ pub enum OcrError {
 /// `Sync`); each OCR thread owns one, created once and reused.
 pub trait OcrEngine: Send {
     fn name(&self) -> &'static str;
+    /// Whether the engine reads the grey page better than the binarised one
+    /// (a neural model does; tesseract wants clean black on white).
+    fn prefers_grey(&self) -> bool {
+        false
+    }
     /// Sets the page the following reads look at.
     fn set_page(&mut self, page: &GrayImage) -> Result<(), OcrError>;
     /// Reads the whole page: every word with its box.
