@@ -177,6 +177,7 @@ impl OcrPool {
 
     fn spawn_thread(&self) -> Result<(), OcrError> {
         let mut engines = self.cfg.make_engines()?;
+        let cfg = self.cfg.clone();
         let (rx, templates, limits) = (self.rx.clone(), self.templates.clone(), self.cfg.limits);
         let mut threads = self.threads.lock().expect("pool lock");
         let handle = std::thread::Builder::new()
@@ -187,7 +188,14 @@ impl OcrPool {
                         Ok(Ok(t)) => t,
                         _ => break,
                     };
-                    let out = read(engines.get(task.engine), &templates, &limits, &task.bytes, task.page);
+                    let out = read_guarded(engines.get(task.engine), &templates, &limits, &task.bytes, task.page);
+                    if out.as_ref().is_err_and(|e| e.starts_with(ENGINE_PANICKED)) {
+                        // The engine may be left in any state: make the thread's engines anew.
+                        match cfg.make_engines() {
+                            Ok(fresh) => engines = fresh,
+                            Err(e) => tracing::error!(error = %e, "could not remake the OCR engines"),
+                        }
+                    }
                     if task.reply.send(out).is_err() {
                         // Timed out: a replacement runs already.
                         tracing::info!("an OCR thread retires after a page that ran over its time limit");
@@ -226,6 +234,28 @@ impl OcrPool {
             let _ = t.join();
         }
     }
+}
+
+const ENGINE_PANICKED: &str = "the OCR engine failed on this page";
+
+/// [`read`], with a panic inside an engine or the image code turned into the
+/// page's failure: a page must never take an OCR thread down with it.
+fn read_guarded(
+    engine: &mut dyn OcrEngine,
+    templates: &Templates,
+    limits: &Limits,
+    bytes: &[u8],
+    page: u32,
+) -> Result<PageOutput, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(engine, templates, limits, bytes, page)))
+        .unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("unknown panic");
+            Err(format!("{ENGINE_PANICKED} ({why})"))
+        })
 }
 
 /// One page, on an OCR thread.
@@ -541,6 +571,30 @@ mod tests {
         cfg.ppocr.dir = dir.path().into();
         let Err(e) = OcrPool::start(&cfg, Arc::new(Templates::builtin())) else { panic!("a pool without models") };
         assert!(e.to_string().contains("libonnxruntime"), "{e}");
+    }
+
+    /// An engine that fails the way a broken model or library would.
+    struct Panicking;
+
+    impl OcrEngine for Panicking {
+        fn name(&self) -> &'static str {
+            "panicking"
+        }
+        fn set_page(&mut self, _: &image::GrayImage) -> Result<(), OcrError> {
+            panic!("model output has an impossible shape")
+        }
+        fn layout(&mut self) -> Result<Vec<crate::ocr::Word>, OcrError> {
+            unreachable!()
+        }
+        fn read_line(&mut self, _: crate::ocr::Rect, _: crate::ocr::Charset) -> Result<crate::ocr::Reading, OcrError> {
+            unreachable!()
+        }
+    }
+
+    #[test]
+    fn an_engine_failing_on_a_page_fails_that_page_only() {
+        let e = read_guarded(&mut Panicking, &Templates::builtin(), &Limits::default(), &page_png(), 0).err().unwrap();
+        assert!(e.starts_with(ENGINE_PANICKED) && e.contains("impossible shape"), "{e}");
     }
 
     fn page_png() -> Vec<u8> {
