@@ -33,10 +33,12 @@ pub struct Thresholds {
     /// one wrong digit and any swap of two.
     pub single_read_id: f32,
     /// Confidence the best of several agreeing readings of a validated
-    /// value needs. Zero for tesseract, whose readings of a region differ
-    /// in page segmentation and image and so fail independently; PP-OCR's
-    /// readings share one model and can agree on a character lost under a
-    /// seal (4705.5 read as 47055), which only a low confidence betrays.
+    /// value needs, unless it is an ID number (whose check character catches
+    /// a misread digit). Zero for tesseract, whose readings of a region
+    /// differ in page segmentation and image and so fail independently;
+    /// PP-OCR's readings share one model and can agree on a character lost or
+    /// misread under a seal (4705.5 read as 47055, 381.3 as 301.3), which only
+    /// a lower confidence betrays.
     pub agreed: f32,
 }
 
@@ -50,7 +52,7 @@ impl Thresholds {
     /// The thresholds measured right for an engine (by its `name`).
     pub fn for_engine(name: &str) -> Self {
         match name {
-            "ppocr" => Self { agreed: 0.70, ..Self::default() },
+            "ppocr" => Self { agreed: 0.90, ..Self::default() },
             _ => Self::default(),
         }
     }
@@ -302,7 +304,7 @@ fn decide(ty: FieldType, reads: &[Reading], th: &Thresholds, today: NaiveDate) -
         Checked::Valid(_) if is_checked && votes < 2 && conf < single => {
             format!("only one reading gives this value, confidence {conf:.2} under {single:.2}")
         }
-        Checked::Valid(_) if conf < th.agreed => {
+        Checked::Valid(_) if ty != FieldType::IdNumber && conf < th.agreed => {
             format!("{votes} readings agree, but none is sure (confidence {conf:.2} under {:.2})", th.agreed)
         }
         Checked::Valid(_) => String::new(),

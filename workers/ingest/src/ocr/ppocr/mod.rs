@@ -91,6 +91,13 @@ fn session(env: &ort::environment::Environment, model: &Path) -> Result<Session,
         .map_err(|e| bad(&e))?
         .with_inter_threads(1)
         .map_err(|e| bad(&e))?
+        // Every page and line has its own shape: a memory plan per shape
+        // and an arena that keeps the largest block ever used only hold
+        // memory (hundreds of MiB per engine) without making reads faster.
+        .with_memory_pattern(false)
+        .map_err(|e| bad(&e))?
+        .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(false).build()])
+        .map_err(|e| bad(&e))?
         .commit_from_file(model)
         .map_err(|e| bad(&e))
 }
