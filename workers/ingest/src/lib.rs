@@ -2,7 +2,7 @@
 //!
 //! - `image`: decoding under limits, deskew, binarisation, ruling lines,
 //!   blank pages, thumbnails, digests.
-//! - `ocr`: engines behind one trait (tesseract today).
+//! - `ocr`: engines behind one trait: tesseract and PP-OCR on ONNX Runtime.
 //! - `forms`: data-driven templates; classification, extraction, validation.
 //! - `cover`: dossier cover sheets (QR codes) that route the pages after them.
 //! - `pipeline`: one page through all of it, as an OCR thread runs it.
