@@ -23,7 +23,7 @@ use std::time::Instant;
 use chrono::NaiveDate;
 use dangan_corpus::{DocTruth, Fonts, Level};
 use dangan_ingest::forms::{Templates, Thresholds};
-use dangan_ingest::ocr::{EngineKind, OcrEngine, PpOcrConfig, PpOcrEngine, TesseractEngine};
+use dangan_ingest::ocr::{EngineKind, OcrEngine, PpOcrConfig, TesseractEngine, make_engine};
 use dangan_ingest::pipeline::{Preprocess, read_page};
 use image::GrayImage;
 
@@ -54,14 +54,10 @@ fn load(dir: &Path, docs: &[DocTruth]) -> Vec<Page> {
 }
 
 fn make(kind: EngineKind) -> Box<dyn OcrEngine> {
-    match kind {
-        EngineKind::Tesseract => Box::new(TesseractEngine::new(Default::default()).unwrap()),
-        EngineKind::PpOcr => {
-            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.dangan/ocr");
-            let dir = std::env::var("DANGAN_OCR_DIR").unwrap_or_else(|_| dir.into());
-            Box::new(PpOcrEngine::new(&PpOcrConfig { dir: dir.into(), ..Default::default() }).unwrap())
-        }
-    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.dangan/ocr");
+    let dir = std::env::var("DANGAN_OCR_DIR").unwrap_or_else(|_| dir.into());
+    let ppocr = PpOcrConfig { dir: dir.into(), ..Default::default() };
+    make_engine(kind, &Default::default(), &ppocr).unwrap()
 }
 
 /// CPU time of the calling thread, seconds, at the kernel's 10 ms tick
@@ -96,7 +92,7 @@ fn pipeline(pages: &[Page], kind: EngineKind, threads: usize, pre: Preprocess) -
             .map(|mut e| {
                 let (next, templates) = (&next, &templates);
                 s.spawn(move || {
-                    let thresholds = Thresholds::for_engine(e.name());
+                    let thresholds = Thresholds::for_engine(e.as_ref());
                     let mut mine = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -192,7 +188,7 @@ fn main() {
     for kind in [EngineKind::Tesseract, EngineKind::PpOcr] {
         let before = status_mib("VmRSS:");
         let mut e = make(kind);
-        let th = Thresholds::for_engine(e.name());
+        let th = Thresholds::for_engine(e.as_ref());
         let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         read_page(e.as_mut(), &pages[0].grey, &Templates::builtin(), &th, today, Preprocess::Full).unwrap();
         engine_mib.push((e.name(), status_mib("VmRSS:") - before));

@@ -26,7 +26,7 @@ use crate::forms::{Templates, Thresholds};
 use crate::image::{self as img, Limits};
 use std::collections::HashMap;
 
-use crate::ocr::{EngineKind, OcrEngine, OcrError, PpOcrConfig, PpOcrEngine, TesseractConfig, TesseractEngine};
+use crate::ocr::{EngineKind, OcrEngine, OcrError, PpOcrConfig, TesseractConfig, make_engine};
 use crate::pipeline::{self, Preprocess};
 
 #[derive(Debug, Clone)]
@@ -100,13 +100,7 @@ impl WorkerConfig {
         }
         let engines = kinds
             .into_iter()
-            .map(|k| {
-                let e: Box<dyn OcrEngine> = match k {
-                    EngineKind::Tesseract => Box::new(TesseractEngine::new(self.tesseract.clone())?),
-                    EngineKind::PpOcr => Box::new(PpOcrEngine::new(&self.ppocr)?),
-                };
-                Ok((k, e))
-            })
+            .map(|k| Ok((k, make_engine(k, &self.tesseract, &self.ppocr)?)))
             .collect::<Result<_, OcrError>>()?;
         Ok(Engines(engines))
     }
@@ -286,7 +280,7 @@ fn read(
         });
     }
     let today = dangan_archive::domain::service::today();
-    let thresholds = Thresholds::for_engine(engine.name());
+    let thresholds = Thresholds::for_engine(engine);
     let read = pipeline::read_page(engine, grey, templates, &thresholds, today, Preprocess::Full)
         .map_err(|e| e.to_string())?;
     let mut normalised_png = std::io::Cursor::new(Vec::new());

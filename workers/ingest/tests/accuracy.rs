@@ -54,7 +54,7 @@ fn score(engine: &mut dyn OcrEngine) -> std::collections::BTreeMap<&'static str,
         let bytes = std::fs::read(dir.path().join(&d.file)).unwrap();
         let pages = dangan_ingest::image::decode(&bytes, &Default::default()).unwrap();
         for (page, truth) in pages.iter().zip(&d.pages) {
-            let thresholds = Thresholds::for_engine(engine.name());
+            let thresholds = Thresholds::for_engine(engine);
             let r = read_page(engine, page, &templates, &thresholds, today, Preprocess::Full).unwrap();
             let s = by_level.entry(truth.level.as_str()).or_default();
             s.pages += 1;

@@ -49,12 +49,15 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
-    /// The thresholds measured right for an engine (by its `name`).
-    pub fn for_engine(name: &str) -> Self {
-        match name {
-            "ppocr" => Self { agreed: 0.90, ..Self::default() },
-            _ => Self::default(),
-        }
+    /// The thresholds measured right for an engine: agreement needs a sure
+    /// reading when the engine's readings do not fail independently.
+    pub fn for_engine(engine: &dyn OcrEngine) -> Self {
+        if engine.readings_independent() { Self::default() } else { Self::dependent_readings() }
+    }
+
+    /// For engines whose readings of a value share one model (PP-OCR).
+    pub fn dependent_readings() -> Self {
+        Self { agreed: 0.90, ..Self::default() }
     }
 }
 
@@ -388,7 +391,7 @@ mod tests {
     fn agreement_without_a_sure_reading_is_not_enough_for_ppocr() {
         let reads = [r("47055", 0.5), r("47055", 0.59)];
         assert!(decide(FieldType::Decimal, &reads, &Thresholds::default(), today()).accepted);
-        let f = decide(FieldType::Decimal, &reads, &Thresholds::for_engine("ppocr"), today());
+        let f = decide(FieldType::Decimal, &reads, &Thresholds::dependent_readings(), today());
         assert!(!f.accepted && f.review_reason.contains("none is sure"), "{f:?}");
     }
 

@@ -87,6 +87,18 @@ impl std::str::FromStr for EngineKind {
     }
 }
 
+/// Makes an engine of a kind (what each OCR thread does at start).
+pub fn make_engine(
+    kind: EngineKind,
+    tesseract: &TesseractConfig,
+    ppocr: &PpOcrConfig,
+) -> Result<Box<dyn OcrEngine>, OcrError> {
+    Ok(match kind {
+        EngineKind::Tesseract => Box::new(TesseractEngine::new(tesseract.clone())?),
+        EngineKind::PpOcr => Box::new(PpOcrEngine::new(ppocr)?),
+    })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OcrError {
     #[error("starting the OCR engine: {0}")]
@@ -103,6 +115,13 @@ pub trait OcrEngine: Send {
     /// (a neural model does; tesseract wants clean black on white).
     fn prefers_grey(&self) -> bool {
         false
+    }
+    /// Whether the engine's readings of one region (on other renderings,
+    /// with other segmentation) fail independently, so that their agreement
+    /// alone vouches for a value. Tesseract's do; PP-OCR's share one model
+    /// and can agree on a character lost under a seal.
+    fn readings_independent(&self) -> bool {
+        true
     }
     /// Sets the page the following reads look at.
     fn set_page(&mut self, page: &GrayImage) -> Result<(), OcrError>;

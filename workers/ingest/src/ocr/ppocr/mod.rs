@@ -333,6 +333,10 @@ impl OcrEngine for PpOcrEngine {
         true
     }
 
+    fn readings_independent(&self) -> bool {
+        false
+    }
+
     fn set_page(&mut self, page: &GrayImage) -> Result<(), OcrError> {
         self.page = Some(page.clone());
         Ok(())
