@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "dangan/archive/v1/customer.proto",
     "dangan/archive/v1/dossier.proto",
     "dangan/archive/v1/document.proto",
+    "dangan/archive/v1/access.proto",
     "dangan/ingest/v1/job.proto",
     "dangan/ingest/v1/ingest.proto",
 ];

@@ -8,13 +8,16 @@ use tonic::transport::Channel;
 use tonic::{Request, Status};
 use tonic_types::StatusExt;
 
-/// Adds the bearer token to every call.
+/// Adds the bearer token, and the purpose when given, to every call.
 #[derive(Clone)]
-pub struct Auth(MetadataValue<tonic::metadata::Ascii>);
+pub struct Auth(MetadataValue<tonic::metadata::Ascii>, Option<MetadataValue<tonic::metadata::Binary>>);
 
 impl tonic::service::Interceptor for Auth {
     fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
         req.metadata_mut().insert("authorization", self.0.clone());
+        if let Some(p) = &self.1 {
+            req.metadata_mut().insert_bin("x-dangan-purpose-bin", p.clone());
+        }
         Ok(req)
     }
 }
@@ -27,18 +30,19 @@ pub struct Clients {
     pub dossiers: pb::dossier_service_client::DossierServiceClient<Svc>,
     pub documents: pb::document_service_client::DocumentServiceClient<Svc>,
     pub ingest: dangan_proto::ingest::v1::ingest_service_client::IngestServiceClient<Svc>,
+    pub access: pb::access_service_client::AccessServiceClient<Svc>,
+    pub lending: pb::lending_service_client::LendingServiceClient<Svc>,
+    pub audit: pb::audit_service_client::AuditServiceClient<Svc>,
 }
 
-fn auth(token: &str) -> anyhow::Result<Auth> {
-    let value = format!("Bearer {}", token.trim())
-        .parse()
-        .map_err(|_| anyhow::anyhow!("the token holds characters not allowed in a header"))?;
-    Ok(Auth(value))
-}
-
-pub async fn connect(server: &str, token: Option<&str>) -> anyhow::Result<Clients> {
+pub async fn connect(server: &str, token: Option<&str>, purpose: Option<&str>) -> anyhow::Result<Clients> {
     let token =
         token.ok_or_else(|| anyhow::anyhow!("no token: set DANGAN_TOKEN or pass --token (make run prints how)"))?;
+    let value: MetadataValue<tonic::metadata::Ascii> = format!("Bearer {}", token.trim())
+        .parse()
+        .map_err(|_| anyhow::anyhow!("the token holds characters not allowed in a header"))?;
+    let purpose = purpose.map(|p| MetadataValue::from_bytes(p.as_bytes()));
+    let auth = |_: &str| -> anyhow::Result<Auth> { Ok(Auth(value.clone(), purpose.clone())) };
     let url = if server.contains("://") { server.to_string() } else { format!("http://{server}") };
     let channel =
         Channel::from_shared(url.clone())?.connect_timeout(std::time::Duration::from_secs(5)).connect().await.map_err(
@@ -50,10 +54,13 @@ pub async fn connect(server: &str, token: Option<&str>) -> anyhow::Result<Client
         dossiers: pb::dossier_service_client::DossierServiceClient::with_interceptor(channel.clone(), auth(token)?),
         documents: pb::document_service_client::DocumentServiceClient::with_interceptor(channel.clone(), auth(token)?),
         ingest: dangan_proto::ingest::v1::ingest_service_client::IngestServiceClient::with_interceptor(
-            channel,
+            channel.clone(),
             auth(token)?,
         )
         .max_decoding_message_size(64 << 20),
+        access: pb::access_service_client::AccessServiceClient::with_interceptor(channel.clone(), auth(token)?),
+        lending: pb::lending_service_client::LendingServiceClient::with_interceptor(channel.clone(), auth(token)?),
+        audit: pb::audit_service_client::AuditServiceClient::with_interceptor(channel, auth(token)?),
     })
 }
 

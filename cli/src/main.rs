@@ -2,6 +2,7 @@
 //! sites, units, customers, dossiers and documents over gRPC; output is a
 //! readable table, or JSON with --json.
 
+mod access;
 mod client;
 mod cover;
 mod demo;
@@ -26,6 +27,9 @@ struct Cli {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
+    /// Why you make this call: recorded in the audit trail with it.
+    #[arg(long, env = "DANGAN_PURPOSE", global = true)]
+    purpose_of_call: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -56,6 +60,29 @@ enum Cmd {
     /// Review tasks: values the scan line did not accept on its own.
     #[command(subcommand)]
     Review(scan::ReviewCmd),
+    /// The principal your token belongs to.
+    Whoami,
+    /// Principals: people, scanner stations, workers, internal systems.
+    #[command(subcommand)]
+    Principal(access::PrincipalCmd),
+    /// API tokens of principals.
+    #[command(subcommand)]
+    Token(access::TokenCmd),
+    /// Access requests and their approval.
+    #[command(subcommand)]
+    Access(access::AccessCmd),
+    /// Grants: what approvals (or an administrator) allowed.
+    #[command(subcommand)]
+    Grant(access::GrantCmd),
+    /// Lending of the paper files.
+    #[command(subcommand)]
+    Loan(access::LoanCmd),
+    /// Custody of dossiers and its hand-over between archivists.
+    #[command(subcommand)]
+    Custody(access::CustodyCmd),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(access::AuditCmd),
     /// Print a dossier's cover sheet (PNG): scanned before its pages, it files them there.
     CoverSheet {
         /// Archive number.
@@ -310,6 +337,15 @@ enum DossierCmd {
         #[command(flatten)]
         page: PageArgs,
     },
+    /// A copy of the whole dossier (metadata, documents, history) as JSON; registered as a copy.
+    Export {
+        dossier: String,
+        #[arg(long)]
+        reveal: bool,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -520,7 +556,7 @@ const DOSSIER_COLUMNS: &[(&str, &str)] = &[
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let json = cli.json;
-    let mut c = connect(&cli.server, cli.token.as_deref()).await?;
+    let mut c = connect(&cli.server, cli.token.as_deref(), cli.purpose_of_call.as_deref()).await?;
     match cli.cmd {
         Cmd::Site(cmd) => match cmd {
             SiteCmd::Create { org, code, name, pattern, auto_create } => {
@@ -632,6 +668,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Dossier(cmd) => dossier(&mut c, json, cmd).await?,
         Cmd::Document(cmd) => document(&mut c, json, cmd).await?,
         Cmd::Demo(DemoCmd::Load) => demo::load(&mut c, json).await?,
+        Cmd::Whoami => access::whoami(&mut c, json).await?,
+        Cmd::Principal(cmd) => access::principals(&mut c, json, cmd).await?,
+        Cmd::Token(cmd) => access::tokens(&mut c, json, cmd).await?,
+        Cmd::Access(cmd) => access::access(&mut c, json, cmd).await?,
+        Cmd::Grant(cmd) => access::grants(&mut c, json, cmd).await?,
+        Cmd::Loan(cmd) => access::loans(&mut c, json, cmd).await?,
+        Cmd::Custody(cmd) => access::custody(&mut c, json, cmd).await?,
+        Cmd::Audit(cmd) => access::audit(&mut c, json, cmd).await?,
         Cmd::Scan(cmd) => scan::scan(&mut c, json, cmd).await?,
         Cmd::Review(cmd) => scan::review(&mut c, json, cmd).await?,
         Cmd::CoverSheet { number, out, dpi } => {
@@ -1015,6 +1059,32 @@ async fn dossier(c: &mut Clients, json: bool, cmd: DossierCmd) -> anyhow::Result
                 },
             )
             .await?;
+        }
+        DossierCmd::Export { dossier: key, reveal, out } => {
+            let k = match key.parse::<u64>() {
+                Ok(id) => pb::export_dossier_request::Key::Id(id),
+                Err(_) => pb::export_dossier_request::Key::ArchiveNumber(key.clone()),
+            };
+            let x = c
+                .dossiers
+                .export_dossier(pb::ExportDossierRequest { key: Some(k), reveal_private: reveal })
+                .await?
+                .into_inner();
+            let v = serde_json::json!({
+                "dossier": x.dossier.as_ref().map(render::dossier),
+                "documents": x.documents.iter().map(render::document).collect::<Vec<_>>(),
+                "history": x.history.iter().map(render::history).collect::<Vec<_>>(),
+                "exported_by": x.exported_by,
+                "exported_at": x.exported_at.map(|t| t.seconds),
+            });
+            let text = serde_json::to_string_pretty(&v)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text + "\n")?;
+                    println!("exported {} to {}", key, path.display());
+                }
+                None => println!("{text}"),
+            }
         }
     }
     Ok(())

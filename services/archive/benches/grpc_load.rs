@@ -400,7 +400,7 @@ async fn main() {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let objects = std::sync::Arc::new(object_store::memory::InMemory::new());
-        let prepared = Prepared::from_parts(archive, store.clone(), TOKEN, objects);
+        let prepared = Prepared::from_parts(archive, store.clone(), TOKEN, objects).await.unwrap();
         let server = tokio::spawn(serve(
             prepared,
             listener,

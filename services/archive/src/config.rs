@@ -38,6 +38,7 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// The scan line: object storage, the message broker and upload limits.
     pub ingest: IngestConfig,
+    pub tls: TlsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -139,14 +140,29 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuthConfig {
-    /// The admin bearer token; unset means `admin.token` in the data
-    /// directory, created on first start.
+    /// The bearer token of the built-in `admin` principal; unset means
+    /// `admin.token` in the data directory, created on first start. Every
+    /// other principal gets its tokens from `danganctl token issue`.
     pub admin_token: Option<Secret>,
-    /// Read-only tokens whose callers always see private values masked.
-    pub reader_tokens: Vec<Secret>,
+    /// Seconds between reloads of the token registry (changes made through
+    /// another server instance take effect within this time).
+    pub reload_secs: u64,
+}
+
+/// Optional TLS of the gRPC listener; with `client_ca` it is mutual TLS and
+/// a client certificate registered to a principal (`--cert-sha256`)
+/// identifies the caller without a token.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TlsConfig {
+    /// PEM files of the server's certificate chain and key.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// PEM file of the CA that signs client certificates.
+    pub client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -163,6 +179,15 @@ pub struct CryptoConfig {
 pub struct RulesConfig {
     /// Years a superseded dossier is kept after an ownership transfer.
     pub superseded_retention_years: u32,
+    /// How long a paper file may be out: `same_day` (the default),
+    /// `7_working_days`, `14_days`, `1_month`...
+    pub loan_period: String,
+    /// Per site code, a loan period other than `loan_period`.
+    pub site_loan_periods: std::collections::BTreeMap<String, String>,
+    /// Renewals a loan may have before the file must come back.
+    pub max_renewals: u32,
+    /// Hours an approved access grant runs when the request names none.
+    pub default_grant_hours: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,6 +197,12 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter, e.g. "info" or "dangan_archive=debug,info".
     pub level: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { admin_token: None, reload_secs: 10 }
+    }
 }
 
 impl Default for Config {
@@ -187,6 +218,7 @@ impl Default for Config {
             log: LogConfig::default(),
             shutdown_grace_secs: 20,
             ingest: IngestConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -199,7 +231,13 @@ impl Default for DatabaseConfig {
 
 impl Default for RulesConfig {
     fn default() -> Self {
-        Self { superseded_retention_years: 3 }
+        Self {
+            superseded_retention_years: 3,
+            loan_period: "same_day".into(),
+            site_loan_periods: Default::default(),
+            max_renewals: 2,
+            default_grant_hours: 24,
+        }
     }
 }
 
@@ -223,6 +261,28 @@ pub struct Overrides {
 #[derive(Debug, Default, Serialize)]
 pub struct DatabaseOverride {
     pub url: Secret,
+}
+
+impl RulesConfig {
+    /// The access settings these rules name, or what is wrong with them.
+    pub fn access(&self) -> Result<crate::domain::access::AccessSettings, String> {
+        use crate::domain::access::lending::LoanPeriod;
+        let loan_period: LoanPeriod = self.loan_period.parse().map_err(|e| format!("rules.loan_period: {e}"))?;
+        let mut site_loan_periods = std::collections::BTreeMap::new();
+        for (site, p) in &self.site_loan_periods {
+            let p: LoanPeriod = p.parse().map_err(|e| format!("rules.site_loan_periods.{site}: {e}"))?;
+            site_loan_periods.insert(site.clone(), p);
+        }
+        if !(1..=crate::domain::access::approval::MAX_GRANT_HOURS).contains(&self.default_grant_hours) {
+            return Err("rules.default_grant_hours: must be 1-744".into());
+        }
+        Ok(crate::domain::access::AccessSettings {
+            loan_period,
+            site_loan_periods,
+            max_renewals: self.max_renewals,
+            default_grant_hours: self.default_grant_hours,
+        })
+    }
 }
 
 impl Config {

@@ -15,10 +15,12 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::config::Config;
 use crate::crypto::Crypto;
+use crate::domain::access::identity::{ensure_principal, new_token};
+use crate::domain::access::{AccessSettings, Clock, Desk, Role};
 use crate::domain::checklist::Checklists;
 use crate::domain::service::{Archive, Settings};
-use crate::grpc::auth::Tokens;
-use crate::grpc::{CustomerApi, DocumentApi, DossierApi, SiteApi};
+use crate::grpc::auth::Auth;
+use crate::grpc::{AccessApi, AuditApi, CustomerApi, DocumentApi, DossierApi, LendingApi, SiteApi};
 use crate::ingest::Ingest;
 use crate::ingest::grpc::IngestApi;
 use crate::ingest::queue::{RabbitSink, Sink};
@@ -27,42 +29,76 @@ use crate::store::SqlStore;
 /// What start-up resolved: the pieces `serve` runs with.
 pub struct Prepared {
     pub archive: Archive,
+    /// The archive behind the access rules: what every API call goes through.
+    pub desk: Desk,
     pub store: SqlStore,
-    pub tokens: Tokens,
+    pub auth: Auth,
     pub ingest: Ingest,
     /// Where the outbox relay publishes scan jobs.
     pub sink: Sink,
     /// The embedded queue's receiving end (no broker configured): the
     /// all-in-one `dangan` process hands it to its worker.
     pub local_jobs: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
-    /// The admin token, for an in-process worker calling this server.
+    /// The admin token (of the built-in `admin` principal).
     pub admin_token: String,
+    /// A token of the built-in `worker` principal, kept in memory only, for
+    /// the worker of the all-in-one `dangan` process.
+    pub worker_token: String,
     /// Where to serve Prometheus metrics.
     pub metrics: Option<TcpListener>,
+    /// TLS of the listener, if configured.
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// Seconds between token registry reloads.
+    pub reload_secs: u64,
+}
+
+/// The access side of start-up: the built-in principals, their in-memory
+/// tokens and the token registry.
+async fn access(
+    archive: &Archive,
+    store: &SqlStore,
+    clock: Clock,
+    settings: AccessSettings,
+    admin_token: &str,
+) -> anyhow::Result<(Desk, Auth, String)> {
+    let access_store: Arc<dyn crate::domain::access::store::AccessStore> = Arc::new(store.clone());
+    let admin = ensure_principal(access_store.as_ref(), "admin", Role::Admin).await?;
+    let worker = ensure_principal(access_store.as_ref(), "worker", Role::Worker).await?;
+    let (worker_token, _) = new_token();
+    let fixed = vec![(admin_token.to_string(), admin), (worker_token.clone(), worker)];
+    let auth = Auth::new(access_store.clone(), clock.clone(), fixed).await?;
+    let desk = Desk::new(archive.clone(), access_store, clock, settings);
+    Ok((desk, auth, worker_token))
 }
 
 impl Prepared {
     /// The pieces of a server for tests and benchmarks: the scan line on the
     /// embedded queue with its images in `objects`.
-    pub fn from_parts(
+    pub async fn from_parts(
         archive: Archive,
         store: SqlStore,
         admin_token: &str,
         objects: Arc<dyn object_store::ObjectStore>,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let limits = crate::ingest::Limits { max_file_bytes: 64 << 20, max_pages: 500 };
         let ingest = Ingest::new(archive.clone(), store.clone(), objects, limits);
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        Self {
+        let (desk, auth, worker_token) =
+            access(&archive, &store, Clock::system(), AccessSettings::default(), admin_token).await?;
+        Ok(Self {
             archive,
+            desk,
             store,
-            tokens: Tokens::new(admin_token, &[]),
+            auth,
             ingest,
             sink: Sink::Local(tx),
             local_jobs: Some(rx),
             admin_token: admin_token.into(),
+            worker_token,
             metrics: None,
-        }
+            tls: None,
+            reload_secs: 10,
+        })
     }
 }
 
@@ -111,9 +147,8 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         Some(_) => anyhow::bail!("auth.admin_token must be at least 16 characters"),
         None => admin_token_from_file(&config.data_dir.join("admin.token"))?,
     };
-    let readers: Vec<String> = config.auth.reader_tokens.iter().map(|s| s.0.trim().to_string()).collect();
-    let tokens = Tokens::new(&admin, &readers);
     let admin_token = admin.clone();
+    let access_settings = config.rules.access().map_err(|e| anyhow::anyhow!(e))?;
     let checklists = match &config.checklists {
         Some(path) => {
             let text =
@@ -128,6 +163,8 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     tracing::info!(database = %crate::store::redact_url(&url), backend = ?store.backend(), "database ready");
     let settings = Settings { superseded_retention_years: config.rules.superseded_retention_years };
     let archive = Archive::new(Arc::new(store.clone()), checklists, settings);
+    let (desk, auth, worker_token) = access(&archive, &store, Clock::system(), access_settings, &admin).await?;
+    let tls = tls_config(&config.tls)?;
     let storage_url = config.storage_url();
     let objects = crate::ingest::objects::open(&storage_url, &config.ingest.s3)?;
     let limits =
@@ -153,7 +190,38 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         }
         None => None,
     };
-    Ok(Prepared { archive, store, tokens, ingest, sink, local_jobs, admin_token, metrics })
+    Ok(Prepared {
+        archive,
+        desk,
+        store,
+        auth,
+        ingest,
+        sink,
+        local_jobs,
+        admin_token,
+        worker_token,
+        metrics,
+        tls,
+        reload_secs: config.auth.reload_secs.max(1),
+    })
+}
+
+/// The listener's TLS from PEM files; with a client CA, clients must
+/// present a certificate it signed.
+fn tls_config(c: &crate::config::TlsConfig) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
+    use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+    let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    match (&c.cert, &c.key) {
+        (None, None) if c.client_ca.is_none() => Ok(None),
+        (Some(cert), Some(key)) => {
+            let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+            if let Some(ca) = &c.client_ca {
+                tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
+            }
+            Ok(Some(tls))
+        }
+        _ => anyhow::bail!("tls: set both tls.cert and tls.key (and optionally tls.client_ca)"),
+    }
 }
 
 /// Marks every archive service (and the server as a whole) serving or not.
@@ -165,6 +233,9 @@ async fn set_health(h: &tonic_health::server::HealthReporter, serving: bool) {
     h.set_service_status(pb::customer_service_server::SERVICE_NAME, status).await;
     h.set_service_status(pb::dossier_service_server::SERVICE_NAME, status).await;
     h.set_service_status(pb::document_service_server::SERVICE_NAME, status).await;
+    h.set_service_status(pb::access_service_server::SERVICE_NAME, status).await;
+    h.set_service_status(pb::lending_service_server::SERVICE_NAME, status).await;
+    h.set_service_status(pb::audit_service_server::SERVICE_NAME, status).await;
     h.set_service_status(dangan_proto::ingest::v1::ingest_service_server::SERVICE_NAME, status).await;
 }
 
@@ -176,7 +247,20 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> anyhow::Result<()> {
-    let Prepared { archive, store, tokens, ingest, sink, local_jobs, admin_token: _, metrics } = prepared;
+    let Prepared {
+        archive: _,
+        desk,
+        store,
+        auth,
+        ingest,
+        sink,
+        local_jobs,
+        admin_token: _,
+        worker_token: _,
+        metrics,
+        tls,
+        reload_secs,
+    } = prepared;
     if local_jobs.is_some() {
         tracing::warn!(
             "no message broker configured (ingest.broker_url): scan jobs wait for the worker of the all-in-one `dangan` process"
@@ -202,31 +286,49 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let auth = tokens.interceptor();
+    auth.spawn_refresh(Duration::from_secs(reload_secs), stop_relay.clone());
+    let access_api = AccessApi { desk: desk.clone(), auth: auth.clone() };
+    let auth = auth.interceptor();
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).context("configuring TLS")?;
+    }
+    let server = builder
         .add_service(health_service)
         .add_service(InterceptedService::new(reflection_v1, auth.clone()))
         .add_service(InterceptedService::new(reflection_v1alpha, auth.clone()))
         .add_service(InterceptedService::new(
-            pb::site_service_server::SiteServiceServer::new(SiteApi(archive.clone())),
+            pb::site_service_server::SiteServiceServer::new(SiteApi(desk.clone())),
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
-            pb::customer_service_server::CustomerServiceServer::new(CustomerApi(archive.clone())),
+            pb::customer_service_server::CustomerServiceServer::new(CustomerApi(desk.clone())),
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
-            pb::dossier_service_server::DossierServiceServer::new(DossierApi(archive.clone())),
+            pb::dossier_service_server::DossierServiceServer::new(DossierApi(desk.clone())),
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
-            pb::document_service_server::DocumentServiceServer::new(DocumentApi(archive)),
+            pb::document_service_server::DocumentServiceServer::new(DocumentApi(desk.clone())),
             auth.clone(),
         ))
         .add_service(InterceptedService::new(
-            dangan_proto::ingest::v1::ingest_service_server::IngestServiceServer::new(IngestApi(ingest))
+            pb::access_service_server::AccessServiceServer::new(access_api),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            pb::lending_service_server::LendingServiceServer::new(LendingApi(desk.clone())),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            pb::audit_service_server::AuditServiceServer::new(AuditApi(desk.clone())),
+            auth.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            dangan_proto::ingest::v1::ingest_service_server::IngestServiceServer::new(IngestApi(ingest, desk))
                 .max_decoding_message_size(8 << 20),
             auth,
         ))

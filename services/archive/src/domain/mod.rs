@@ -1,6 +1,7 @@
 //! The archive's domain: what a dossier is, the house rules that govern it,
 //! and the use cases. No gRPC and no SQL here.
 
+pub mod access;
 pub mod archive_number;
 pub mod checklist;
 pub mod error;

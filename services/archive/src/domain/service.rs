@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::{Datelike, Months, NaiveDate};
 
+use super::access::Actor;
 use super::archive_number::ArchivePattern;
 use super::checklist::{ChecklistItem, Checklists};
 use super::error::{ArchiveError, Result, Violations};
@@ -135,14 +136,14 @@ impl Archive {
         self.store.get_customer(id).await
     }
 
-    pub async fn create_dossier(&self, new: NewDossier, actor: &str) -> Result<Dossier> {
+    pub async fn create_dossier(&self, new: NewDossier, actor: impl Into<Actor>) -> Result<Dossier> {
         let mut v = Violations::new();
         check_parties(&new.parties, "parties", &mut v);
         if new.class.is_owner_class() && !new.parties.iter().any(|(_, r)| *r == PartyRole::Owner) {
             v.add("parties", format!("a class {} dossier needs at least one owner", new.class));
         }
         v.into_result()?;
-        self.store.create_dossier(new, actor).await
+        self.store.create_dossier(new, &actor.into()).await
     }
 
     pub async fn get_dossier(&self, key: &DossierKey) -> Result<Dossier> {
@@ -193,12 +194,12 @@ impl Archive {
         expected_version: u64,
         patch: DossierPatch,
         reason: &str,
-        actor: &str,
+        actor: impl Into<Actor>,
     ) -> Result<Dossier> {
         if patch.is_empty() {
             return Err(ArchiveError::invalid("update_mask", "names no field to change"));
         }
-        self.store.update_dossier(id, expected_version, patch, reason, actor).await
+        self.store.update_dossier(id, expected_version, patch, reason, &actor.into()).await
     }
 
     pub async fn record_change(
@@ -207,7 +208,7 @@ impl Archive {
         expected_version: u64,
         change: Change,
         reason: &str,
-        actor: &str,
+        actor: impl Into<Actor>,
     ) -> Result<Dossier> {
         let mut v = Violations::new();
         if reason.trim().is_empty() {
@@ -233,7 +234,7 @@ impl Archive {
             Change::Family { .. } => {}
         }
         v.into_result()?;
-        self.store.record_change(id, expected_version, change, reason.trim(), actor).await
+        self.store.record_change(id, expected_version, change, reason.trim(), &actor.into()).await
     }
 
     /// A new dossier for the new owners; the old one is superseded and kept
@@ -243,7 +244,7 @@ impl Archive {
         id: DossierId,
         expected_version: u64,
         req: TransferRequest,
-        actor: &str,
+        actor: impl Into<Actor>,
     ) -> Result<(Dossier, Dossier)> {
         let TransferRequest { new_owner_ids, reason, effective_date, location } = req;
         let mut v = Violations::new();
@@ -269,7 +270,7 @@ impl Archive {
             NaiveDate::from_ymd_opt(effective_date.year() + years as i32, 12, 31).unwrap_or(effective_date)
         });
         let t = Transfer { new_owner_ids, reason: reason.trim().to_string(), effective_date, retain_until, location };
-        self.store.transfer(id, expected_version, t, actor).await
+        self.store.transfer(id, expected_version, t, &actor.into()).await
     }
 
     pub async fn completeness(&self, id: DossierId) -> Result<Completeness> {
@@ -279,7 +280,7 @@ impl Archive {
         Ok(Completeness { dossier_id: id, items })
     }
 
-    pub async fn register_document(&self, mut doc: NewDocument, actor: &str) -> Result<Document> {
+    pub async fn register_document(&self, mut doc: NewDocument, actor: impl Into<Actor>) -> Result<Document> {
         let mut v = Violations::new();
         match self.checklists.resolve(&doc.doc_type) {
             Some(key) => doc.doc_type = key.to_string(),
@@ -312,7 +313,7 @@ impl Archive {
             }
         }
         v.into_result()?;
-        self.store.register_document(doc, actor).await
+        self.store.register_document(doc, &actor.into()).await
     }
 
     pub async fn get_document(&self, id: DocumentId) -> Result<Document> {

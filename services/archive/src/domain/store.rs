@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 
+use super::access::Actor;
 use super::checklist::Requirement;
 use super::error::Result;
 use super::id_number::IdNumber;
@@ -63,6 +64,8 @@ pub struct DossierQuery {
     pub id_number: Option<IdNumber>,
     pub class: Option<DossierClass>,
     pub status: Option<DossierStatus>,
+    /// Only dossiers this customer is a party of (what an owner may search).
+    pub party: Option<CustomerId>,
     /// Only dossiers missing a requirement of these rules.
     pub incomplete: Option<Vec<IncompleteRule>>,
     pub page: PageRequest,
@@ -84,7 +87,7 @@ pub trait ArchiveStore: Send + Sync + 'static {
 
     /// Allocates the site's next archive number in the same transaction.
     /// With a request id already used, returns the dossier created then.
-    async fn create_dossier(&self, new: NewDossier, actor: &str) -> Result<Dossier>;
+    async fn create_dossier(&self, new: NewDossier, actor: &Actor) -> Result<Dossier>;
     async fn get_dossier(&self, key: &DossierKey) -> Result<Dossier>;
     async fn search_dossiers(&self, q: &DossierQuery) -> Result<Page<Dossier>>;
     async fn update_dossier(
@@ -93,7 +96,7 @@ pub trait ArchiveStore: Send + Sync + 'static {
         expected_version: u64,
         patch: DossierPatch,
         reason: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Dossier>;
     async fn record_change(
         &self,
@@ -101,7 +104,7 @@ pub trait ArchiveStore: Send + Sync + 'static {
         expected_version: u64,
         change: Change,
         reason: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Dossier>;
     /// Returns (previous, current).
     async fn transfer(
@@ -109,10 +112,10 @@ pub trait ArchiveStore: Send + Sync + 'static {
         id: DossierId,
         expected_version: u64,
         transfer: Transfer,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<(Dossier, Dossier)>;
 
-    async fn register_document(&self, doc: NewDocument, actor: &str) -> Result<Document>;
+    async fn register_document(&self, doc: NewDocument, actor: &Actor) -> Result<Document>;
     async fn get_document(&self, id: DocumentId) -> Result<Document>;
     async fn list_documents(&self, dossier: DossierId, page: PageRequest) -> Result<Page<Document>>;
     /// (type, id) of the documents of a dossier that are not withdrawn.

@@ -1,113 +1,163 @@
-//! Bearer tokens. Every call but health carries `authorization: Bearer
-//! <token>`; the interceptor resolves it to a [`Caller`] that handlers read
-//! from the request. Only SHA-256 digests of the configured tokens are kept.
-//! Today there is the admin token (full access) and optional reader tokens
-//! (read-only, private values always masked).
+//! Authentication. Every call but health carries `authorization: Bearer
+//! <token>` (or comes over mTLS with a client certificate registered to a
+//! principal); the interceptor resolves it to the domain's [`Caller`], which
+//! handlers read from the request. Tokens are looked up by their SHA-256 in
+//! a registry held in memory: loaded from the database at start, reloaded
+//! after every change made through this server and every few seconds (for
+//! changes made through another instance), so an interceptor never waits
+//! on the database.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use tonic::{Request, Status};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub name: String,
-    pub may_write: bool,
-    pub may_reveal: bool,
+use crate::domain::Result;
+use crate::domain::access::identity::token_hash;
+use crate::domain::access::store::AccessStore;
+use crate::domain::access::{Caller, Clock, Principal, TokenInfo};
+
+/// The metadata key of the purpose a caller gives for its call (UTF-8 in
+/// the `-bin` form, ASCII in the plain one), recorded in the audit trail.
+pub const PURPOSE_HEADER: &str = "x-dangan-purpose";
+
+#[derive(Default)]
+struct Registry {
+    /// Token hash → token and principal, from the database.
+    tokens: HashMap<String, (Option<TokenInfo>, Principal)>,
+    /// Certificate SHA-256 → principal.
+    certs: HashMap<String, Principal>,
 }
 
-impl Caller {
-    pub fn require_write(&self) -> Result<(), Status> {
-        if self.may_write { Ok(()) } else { Err(Status::permission_denied(format!("{} may only read", self.name))) }
+/// Tokens configured outside the database: the admin token of the config
+/// and the embedded worker's, each bound to its principal.
+#[derive(Clone)]
+pub struct Auth {
+    registry: Arc<RwLock<Registry>>,
+    fixed: Arc<Vec<(String, Principal)>>,
+    store: Arc<dyn AccessStore>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Auth({} fixed tokens)", self.fixed.len())
+    }
+}
+
+impl Auth {
+    /// `fixed` holds (token, principal) pairs kept only in memory.
+    pub async fn new(store: Arc<dyn AccessStore>, clock: Clock, fixed: Vec<(String, Principal)>) -> Result<Self> {
+        let fixed = fixed.into_iter().map(|(t, p)| (token_hash(&t), p)).collect();
+        let auth = Self { registry: Default::default(), fixed: Arc::new(fixed), store, clock };
+        auth.reload().await?;
+        Ok(auth)
     }
 
-    /// Whether to show private values unmasked: only when asked for and allowed.
-    pub fn reveal(&self, requested: bool) -> Result<bool, Status> {
-        match (requested, self.may_reveal) {
-            (false, _) => Ok(false),
-            (true, true) => Ok(true),
-            (true, false) => {
-                Err(Status::permission_denied(format!("{} may not see unmasked ID numbers and phones", self.name)))
+    /// Reads the live tokens and certificate principals again.
+    pub async fn reload(&self) -> Result<()> {
+        let mut tokens: HashMap<String, (Option<TokenInfo>, Principal)> = HashMap::new();
+        for (hash, info, p) in self.store.live_tokens().await? {
+            tokens.insert(hash, (Some(info), p));
+        }
+        for (hash, p) in self.fixed.iter() {
+            // The fixed principal as stored now (it may have been disabled).
+            let current = self
+                .store
+                .get_principal(&crate::domain::access::PrincipalKey::Id(p.id))
+                .await
+                .unwrap_or_else(|_| p.clone());
+            if !current.disabled {
+                tokens.insert(hash.clone(), (None, current));
             }
         }
+        let certs =
+            self.store.cert_principals().await?.into_iter().filter_map(|p| Some((p.cert_sha256.clone()?, p))).collect();
+        let mut r = self.registry.write().unwrap_or_else(|e| e.into_inner());
+        *r = Registry { tokens, certs };
+        Ok(())
     }
-}
 
-#[derive(Clone)]
-pub struct Tokens(Arc<Vec<([u8; 32], Caller)>>);
-
-impl std::fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tokens({} configured)", self.0.len())
+    /// Reloads every `every` until `stop` is cancelled.
+    pub fn spawn_refresh(&self, every: Duration, stop: tokio_util::sync::CancellationToken) {
+        let auth = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(every) => {
+                        if let Err(e) = auth.reload().await {
+                            tracing::warn!(error = %e, "reloading tokens failed; keeping the previous ones");
+                        }
+                    }
+                }
+            }
+        });
     }
-}
 
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-/// Compares digests without an early exit, so timing reveals nothing.
-fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-impl Tokens {
-    pub fn new(admin: &str, readers: &[String]) -> Self {
-        let mut v = vec![(digest(admin), Caller { name: "admin".into(), may_write: true, may_reveal: true })];
-        for (i, r) in readers.iter().enumerate() {
-            v.push((digest(r), Caller { name: format!("reader-{}", i + 1), may_write: false, may_reveal: false }));
+    /// The principal of a bearer header or, failing that, of a client certificate.
+    pub fn resolve(&self, header: Option<&str>, cert_sha256: Option<&str>) -> Result<Principal, Status> {
+        let r = self.registry.read().unwrap_or_else(|e| e.into_inner());
+        if header.is_none()
+            && let Some(fp) = cert_sha256
+        {
+            return r
+                .certs
+                .get(fp)
+                .cloned()
+                .ok_or_else(|| Status::unauthenticated("the client certificate is not registered to any principal"));
         }
-        Self(Arc::new(v))
-    }
-
-    pub fn resolve(&self, header: Option<&str>) -> Result<Caller, Status> {
         let header =
             header.ok_or_else(|| Status::unauthenticated("missing authorization header: send `Bearer <token>`"))?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| Status::unauthenticated("authorization header must be `Bearer <token>`"))?;
-        let d = digest(token.trim());
-        let mut found = None;
-        for (t, c) in self.0.iter() {
-            if same(t, &d) {
-                found = Some(c.clone());
-            }
+        let (info, p) = r.tokens.get(&token_hash(token)).ok_or_else(|| Status::unauthenticated("unknown token"))?;
+        if let Some(exp) = info.as_ref().and_then(|i| i.expires_at)
+            && exp <= self.clock.now()
+        {
+            return Err(Status::unauthenticated("the token has expired: ask for a new one"));
         }
-        found.ok_or_else(|| Status::unauthenticated("unknown token"))
+        Ok(p.clone())
     }
 
     /// A tonic interceptor that stores the caller in the request's extensions.
     pub fn interceptor(&self) -> impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + use<> {
-        let tokens = self.clone();
+        let auth = self.clone();
         move |mut req: Request<()>| {
             let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
-            let caller = tokens.resolve(header)?;
-            req.extensions_mut().insert(caller);
+            let cert = client_cert_sha256(&req);
+            let principal = auth.resolve(header, cert.as_deref())?;
+            let purpose = purpose(&req);
+            let client = req.remote_addr().map(|a| a.to_string()).unwrap_or_default();
+            req.extensions_mut().insert(Caller { principal, client, purpose });
             Ok(req)
         }
     }
 }
 
+/// SHA-256 (hex) of the client's certificate, when the call came over mTLS.
+fn client_cert_sha256(req: &Request<()>) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let certs = req.peer_certs()?;
+    let first = certs.first()?;
+    Some(Sha256::digest(first.as_ref()).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn purpose(req: &Request<()>) -> String {
+    let m = req.metadata();
+    let text = m
+        .get_bin(format!("{PURPOSE_HEADER}-bin"))
+        .and_then(|v| v.to_bytes().ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .or_else(|| m.get(PURPOSE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string))
+        .unwrap_or_default();
+    text.chars().filter(|c| !c.is_control()).take(500).collect()
+}
+
 /// The caller the interceptor resolved.
 pub fn caller<T>(req: &Request<T>) -> Result<Caller, Status> {
     req.extensions().get::<Caller>().cloned().ok_or_else(|| Status::unauthenticated("no caller on request"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_resolve_to_callers() {
-        let t = Tokens::new("admin-secret", &["reader-secret".into()]);
-        assert!(t.resolve(Some("Bearer admin-secret")).unwrap().may_write);
-        let r = t.resolve(Some("Bearer reader-secret")).unwrap();
-        assert!(!r.may_write && r.require_write().is_err());
-        assert!(r.reveal(true).is_err());
-        assert!(!r.reveal(false).unwrap());
-        assert_eq!(t.resolve(None).unwrap_err().code(), tonic::Code::Unauthenticated);
-        assert_eq!(t.resolve(Some("Bearer nope")).unwrap_err().code(), tonic::Code::Unauthenticated);
-        assert_eq!(t.resolve(Some("admin-secret")).unwrap_err().code(), tonic::Code::Unauthenticated);
-    }
 }

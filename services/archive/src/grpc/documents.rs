@@ -5,15 +5,15 @@ use tonic::{Request, Response, Status};
 use super::auth::caller;
 use super::convert::{self, id};
 use super::wire;
+use crate::domain::access::Desk;
 use crate::domain::error::Violations;
 use crate::domain::model::{DocumentId, DossierId};
-use crate::domain::service::Archive;
 
-pub struct DocumentApi(pub Archive);
+pub struct DocumentApi(pub Desk);
 
 impl DocumentApi {
-    fn pb(&self, d: crate::domain::model::Document, reveal: bool) -> pb::Document {
-        let name = self.0.checklists().type_name(&d.doc_type).to_string();
+    pub(super) fn pb(&self, d: crate::domain::model::Document, reveal: bool) -> pb::Document {
+        let name = self.0.archive().checklists().type_name(&d.doc_type).to_string();
         convert::document_pb(d, &name, reveal)
     }
 }
@@ -25,9 +25,8 @@ impl DocumentService for DocumentApi {
         req: Request<pb::RegisterDocumentRequest>,
     ) -> Result<Response<pb::Document>, Status> {
         let who = caller(&req)?;
-        who.require_write()?;
         let new = wire(convert::new_document(req.into_inner()))?;
-        let d = wire(self.0.register_document(new, &who.name).await)?;
+        let d = wire(self.0.register_document(&who, new).await)?;
         Ok(Response::new(self.pb(d, false)))
     }
 
@@ -37,12 +36,12 @@ impl DocumentService for DocumentApi {
     ) -> Result<Response<pb::ListDocumentsResponse>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let reveal = who.reveal(r.reveal_private)?;
         let mut v = Violations::new();
         let did = id(r.dossier_id, "dossier_id", &mut v);
         let page = convert::page(r.page, &mut v);
         wire(v.into_result())?;
-        let p = wire(self.0.list_documents(DossierId(did), page).await)?;
+        let shown = wire(self.0.list_documents(&who, DossierId(did), page, r.reveal_private).await)?;
+        let (p, reveal) = (shown.value, shown.reveal);
         let next_page_token = convert::next_token(&p);
         Ok(Response::new(pb::ListDocumentsResponse {
             documents: p.items.into_iter().map(|d| self.pb(d, reveal)).collect(),
@@ -53,10 +52,10 @@ impl DocumentService for DocumentApi {
     async fn get_document(&self, req: Request<pb::GetDocumentRequest>) -> Result<Response<pb::Document>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let reveal = who.reveal(r.reveal_private)?;
         let mut v = Violations::new();
         let did = id(r.id, "id", &mut v);
         wire(v.into_result())?;
-        Ok(Response::new(self.pb(wire(self.0.get_document(DocumentId(did)).await)?, reveal)))
+        let d = wire(self.0.get_document(&who, DocumentId(did), r.reveal_private).await)?;
+        Ok(Response::new(self.pb(d.value, d.reveal)))
     }
 }

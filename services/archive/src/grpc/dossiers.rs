@@ -5,16 +5,16 @@ use tonic::{Request, Response, Status};
 use super::auth::caller;
 use super::convert::{self, id, optional_enum};
 use super::wire;
+use crate::domain::access::Desk;
 use crate::domain::error::Violations;
 use crate::domain::id_number::IdNumber;
 use crate::domain::model::{CustomerId, DossierId, SiteId, TransferRequest};
 use crate::domain::phone::Phone;
-use crate::domain::service::Archive;
 use crate::domain::store::{DossierKey, DossierQuery};
 use crate::domain::text::clean;
 use crate::domain::validate;
 
-pub struct DossierApi(pub Archive);
+pub struct DossierApi(pub Desk);
 
 fn filter(s: &str, max: usize, field: &str, v: &mut Violations) -> Option<String> {
     v.check(field, clean(s, max)).filter(|s| !s.is_empty())
@@ -36,6 +36,7 @@ fn query(r: &pb::SearchDossiersRequest) -> crate::domain::Result<DossierQuery> {
         },
         class: optional_enum(r.dossier_class, convert::class_from, "dossier_class", &mut v),
         status: optional_enum(r.status, convert::status_from, "status", &mut v),
+        party: None,
         incomplete: None,
         page: convert::page(r.page.clone(), &mut v),
     };
@@ -47,9 +48,8 @@ fn query(r: &pb::SearchDossiersRequest) -> crate::domain::Result<DossierQuery> {
 impl DossierService for DossierApi {
     async fn create_dossier(&self, req: Request<pb::CreateDossierRequest>) -> Result<Response<pb::Dossier>, Status> {
         let who = caller(&req)?;
-        who.require_write()?;
         let new = wire(convert::new_dossier(req.into_inner()))?;
-        let d = wire(self.0.create_dossier(new, &who.name).await)?;
+        let d = wire(self.0.create_dossier(&who, new).await)?;
         tracing::info!(archive_number = %d.archive_number, dossier_id = %d.id, "dossier created");
         Ok(Response::new(convert::dossier_pb(d, false)))
     }
@@ -57,20 +57,12 @@ impl DossierService for DossierApi {
     async fn get_dossier(&self, req: Request<pb::GetDossierRequest>) -> Result<Response<pb::Dossier>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let reveal = who.reveal(r.reveal_private)?;
-        let key = match r.key {
-            Some(pb::get_dossier_request::Key::Id(i)) if i > 0 => DossierKey::Id(DossierId(i as i64)),
-            Some(pb::get_dossier_request::Key::ArchiveNumber(n)) if !n.trim().is_empty() => {
-                DossierKey::Number(crate::domain::text::to_half_width(n.trim()).to_ascii_uppercase())
-            }
-            _ => {
-                return Err(super::status::to_status(crate::domain::ArchiveError::invalid(
-                    "key",
-                    "give the dossier id or archive number",
-                )));
-            }
-        };
-        Ok(Response::new(convert::dossier_pb(wire(self.0.get_dossier(&key).await)?, reveal)))
+        let key = wire(dossier_key(r.key.map(|k| match k {
+            pb::get_dossier_request::Key::Id(i) => Key::Id(i),
+            pb::get_dossier_request::Key::ArchiveNumber(n) => Key::Number(n),
+        })))?;
+        let d = wire(self.0.get_dossier(&who, &key, r.reveal_private).await)?;
+        Ok(Response::new(convert::dossier_pb(d.value, d.reveal)))
     }
 
     async fn search_dossiers(
@@ -79,38 +71,35 @@ impl DossierService for DossierApi {
     ) -> Result<Response<pb::SearchDossiersResponse>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let reveal = who.reveal(r.reveal_private)?;
         let q = wire(query(&r))?;
-        let p = wire(self.0.search_dossiers(q, r.incomplete_only).await)?;
-        let next_page_token = convert::next_token(&p);
+        let (found, next_after) = wire(self.0.search(&who, q, r.incomplete_only, r.reveal_private).await)?;
+        let next_page_token = next_after.map(|a| a.to_string()).unwrap_or_default();
         Ok(Response::new(pb::SearchDossiersResponse {
-            dossiers: p.items.into_iter().map(|d| convert::dossier_pb(d, reveal)).collect(),
+            dossiers: found.into_iter().map(|d| convert::dossier_pb(d.value, d.reveal)).collect(),
             next_page_token,
         }))
     }
 
     async fn update_dossier(&self, req: Request<pb::UpdateDossierRequest>) -> Result<Response<pb::Dossier>, Status> {
         let who = caller(&req)?;
-        who.require_write()?;
         let r = req.into_inner();
         let mut v = Violations::new();
         let t = Target::parse(("id", r.id), r.expected_version, &r.reason, &mut v);
         let patch = convert::dossier_patch(&r);
         wire(v.into_result())?;
         let patch = wire(patch)?;
-        let d = wire(self.0.update_dossier(t.id, t.version, patch, &t.reason, &who.name).await)?;
+        let d = wire(self.0.update_dossier(&who, t.id, t.version, patch, &t.reason).await)?;
         Ok(Response::new(convert::dossier_pb(d, false)))
     }
 
     async fn record_change(&self, req: Request<pb::RecordChangeRequest>) -> Result<Response<pb::Dossier>, Status> {
         let who = caller(&req)?;
-        who.require_write()?;
         let r = req.into_inner();
         let mut v = Violations::new();
         let t = Target::parse(("dossier_id", r.dossier_id), r.expected_version, &r.reason, &mut v);
         let change = convert::change(&r);
         wire(v.into_result())?;
-        let d = wire(self.0.record_change(t.id, t.version, wire(change)?, &t.reason, &who.name).await)?;
+        let d = wire(self.0.record_change(&who, t.id, t.version, wire(change)?, &t.reason).await)?;
         Ok(Response::new(convert::dossier_pb(d, false)))
     }
 
@@ -119,7 +108,6 @@ impl DossierService for DossierApi {
         req: Request<pb::TransferOwnershipRequest>,
     ) -> Result<Response<pb::TransferOwnershipResponse>, Status> {
         let who = caller(&req)?;
-        who.require_write()?;
         let r = req.into_inner();
         let mut v = Violations::new();
         let t = Target::parse(("dossier_id", r.dossier_id), r.expected_version, &r.reason, &mut v);
@@ -133,7 +121,7 @@ impl DossierService for DossierApi {
         let location = r.location.clone().map(|l| convert::location(Some(l), "location", &mut v));
         wire(v.into_result())?;
         let req = TransferRequest { new_owner_ids: owners, reason: t.reason, effective_date: eff, location };
-        let (prev, cur) = wire(self.0.transfer(t.id, t.version, req, &who.name).await)?;
+        let (prev, cur) = wire(self.0.transfer(&who, t.id, t.version, req).await)?;
         tracing::info!(previous = %prev.archive_number, current = %cur.archive_number, "ownership transferred");
         Ok(Response::new(pb::TransferOwnershipResponse {
             previous: Some(convert::dossier_pb(prev, false)),
@@ -145,29 +133,77 @@ impl DossierService for DossierApi {
         &self,
         req: Request<pb::GetCompletenessRequest>,
     ) -> Result<Response<pb::Completeness>, Status> {
-        caller(&req)?;
+        let who = caller(&req)?;
         let mut v = Violations::new();
         let did = id(req.into_inner().dossier_id, "dossier_id", &mut v);
         wire(v.into_result())?;
-        Ok(Response::new(convert::completeness_pb(wire(self.0.completeness(DossierId(did)).await)?)))
+        Ok(Response::new(convert::completeness_pb(wire(self.0.completeness(&who, DossierId(did)).await)?)))
     }
 
     async fn list_history(
         &self,
         req: Request<pb::ListHistoryRequest>,
     ) -> Result<Response<pb::ListHistoryResponse>, Status> {
-        caller(&req)?;
+        let who = caller(&req)?;
         let r = req.into_inner();
         let mut v = Violations::new();
         let did = id(r.dossier_id, "dossier_id", &mut v);
         let page = convert::page(r.page, &mut v);
         wire(v.into_result())?;
-        let p = wire(self.0.list_history(DossierId(did), page).await)?;
+        let p = wire(self.0.history(&who, DossierId(did), page).await)?;
         let next_page_token = convert::next_token(&p);
         Ok(Response::new(pb::ListHistoryResponse {
             events: p.items.into_iter().map(convert::history_pb).collect(),
             next_page_token,
         }))
+    }
+
+    async fn export_dossier(
+        &self,
+        req: Request<pb::ExportDossierRequest>,
+    ) -> Result<Response<pb::DossierExport>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let key = wire(dossier_key(r.key.map(|k| match k {
+            pb::export_dossier_request::Key::Id(i) => Key::Id(i),
+            pb::export_dossier_request::Key::ArchiveNumber(n) => Key::Number(n),
+        })))?;
+        let e = wire(self.0.export(&who, &key, r.reveal_private).await)?;
+        let reveal = e.reveal;
+        let types = self.0.archive().checklists();
+        let x = e.value;
+        tracing::info!(archive_number = %x.dossier.archive_number, by = %who.name(), "dossier exported");
+        Ok(Response::new(pb::DossierExport {
+            dossier: Some(convert::dossier_pb(x.dossier, reveal)),
+            documents: x
+                .documents
+                .into_iter()
+                .map(|d| {
+                    let name = types.type_name(&d.doc_type).to_string();
+                    convert::document_pb(d, &name, reveal)
+                })
+                .collect(),
+            history: x.history.into_iter().map(convert::history_pb).collect(),
+            exported_at: convert::timestamp(self.0.clock().now()),
+            exported_by: who.name().to_string(),
+        }))
+    }
+}
+
+enum Key {
+    Id(u64),
+    Number(String),
+}
+
+/// A dossier named by id or archive number (full-width digits and lower
+/// case accepted).
+fn dossier_key(k: Option<Key>) -> crate::domain::Result<DossierKey> {
+    match k {
+        Some(Key::Id(i)) if i > 0 => Ok(DossierKey::Id(DossierId(i as i64))),
+        Some(Key::Number(n)) if !n.trim().is_empty() => {
+            Ok(DossierKey::Number(crate::domain::text::to_half_width(n.trim()).to_ascii_uppercase()))
+        }
+        _ => Err(crate::domain::ArchiveError::invalid("key", "give the dossier id or archive number")),
     }
 }
 

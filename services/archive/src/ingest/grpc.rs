@@ -8,13 +8,18 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::model::{Job, JobState, ReadField, ReadResult, Review};
 use super::{Ingest, Received, Stored};
+use crate::domain::access::{Action, Actor, AuditEntry, Caller, Desk, Rule, matrix};
 use crate::domain::model::ExtractedField;
+use crate::domain::model::{SecurityLevel, SiteId};
 use crate::domain::store::DossierKey;
 use crate::grpc::auth::caller;
 use crate::grpc::convert::timestamp;
 use crate::grpc::status::to_status;
 
-pub struct IngestApi(pub Ingest);
+/// The scan line's API. Scanner stations upload and follow their batches,
+/// the worker reports results, archivists work the review queue; each only
+/// at their own site (company-wide roles anywhere).
+pub struct IngestApi(pub Ingest, pub Desk);
 
 fn wire<T>(r: crate::domain::Result<T>) -> Result<T, Status> {
     r.map_err(to_status)
@@ -46,6 +51,29 @@ fn masked(key: &str, value: &str, reveal: bool) -> String {
 }
 
 impl IngestApi {
+    async fn require(&self, who: &Caller, allowed: bool, what: &str) -> Result<(), Status> {
+        wire(self.1.gate().require(who, allowed, what).await)
+    }
+
+    /// A batch the caller may see: at their site, else it does not exist.
+    async fn batch_for(&self, who: &Caller, id: i64) -> Result<(super::model::Batch, String), Status> {
+        let (b, code) = wire(self.0.store.scan_batch(id).await)?;
+        if !who.in_scope(SiteId(b.site_id)) {
+            return Err(wire::<()>(Err(crate::domain::ArchiveError::not_found("scan batch", id))).unwrap_err());
+        }
+        Ok((b, code))
+    }
+
+    /// Extracted values unmasked only for roles that see owner data unmasked.
+    async fn reveal(&self, who: &Caller, asked: bool) -> Result<bool, Status> {
+        if !asked {
+            return Ok(false);
+        }
+        let ok = matrix::rule(who.role(), Action::RevealPrivate, SecurityLevel::TopSecret) == Rule::Allow;
+        self.require(who, ok, "see unmasked scan values").await?;
+        Ok(true)
+    }
+
     /// `numbers` caches archive numbers by dossier id: a batch's pages share a few dossiers.
     async fn page_pb(&self, j: Job, reveal: bool, numbers: &mut std::collections::HashMap<i64, String>) -> pb::Page {
         let dossier_number = match j.dossier_id {
@@ -138,13 +166,15 @@ impl IngestService for IngestApi {
         req: Request<pb::PlanUploadRequest>,
     ) -> Result<Response<pb::PlanUploadResponse>, Status> {
         let who = caller(&req)?;
-        who.require_write()?;
+        self.require(&who, who.role().uploads_scans(), "upload scans").await?;
         let r = req.into_inner();
+        let site = crate::domain::store::SiteKey::Code { org: None, site: r.site_code.clone() };
+        wire(self.1.get_site(&who, &site).await)?;
         if r.sha256.iter().any(|s| s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit())) {
             return Err(Status::invalid_argument("sha256: every entry must be 64 hex digits"));
         }
         let (batch, known) =
-            wire(self.0.plan(&r.site_code, &r.box_no, &r.dossier_number, &r.batch_key, &r.sha256, &who.name).await)?;
+            wire(self.0.plan(&r.site_code, &r.box_no, &r.dossier_number, &r.batch_key, &r.sha256, who.name()).await)?;
         Ok(Response::new(pb::PlanUploadResponse {
             batch_id: batch.id as u64,
             known_sha256: known,
@@ -154,14 +184,14 @@ impl IngestService for IngestApi {
 
     async fn upload(&self, req: Request<Streaming<pb::UploadRequest>>) -> Result<Response<pb::UploadResponse>, Status> {
         let who = caller(&req)?;
-        who.require_write()?;
+        self.require(&who, who.role().uploads_scans(), "upload scans").await?;
         let mut stream = req.into_inner();
         let header = match stream.next().await {
             Some(Ok(pb::UploadRequest { item: Some(pb::upload_request::Item::Header(h)) })) => h,
             Some(Err(e)) => return Err(e),
             _ => return Err(Status::invalid_argument("the upload must start with a header naming the batch")),
         };
-        let (batch, site_code) = wire(self.0.store.scan_batch(header.batch_id as i64).await)?;
+        let (batch, site_code) = self.batch_for(&who, header.batch_id as i64).await?;
         let max = self.0.limits.max_file_bytes;
         let mut out = pb::UploadResponse { batch_id: batch.id as u64, ..Default::default() };
         let mut current: Option<Received> = None;
@@ -211,8 +241,10 @@ impl IngestService for IngestApi {
     async fn get_batch(&self, req: Request<pb::GetBatchRequest>) -> Result<Response<pb::Batch>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let reveal = who.reveal(r.reveal_private)?;
-        let (b, site_code) = wire(self.0.store.scan_batch(r.batch_id as i64).await)?;
+        let role = who.role();
+        self.require(&who, role.uploads_scans() || role.files_documents(), "follow scan batches").await?;
+        let reveal = self.reveal(&who, r.reveal_private).await?;
+        let (b, site_code) = self.batch_for(&who, r.batch_id as i64).await?;
         let jobs = wire(self.0.store.scan_jobs(b.id, 0).await)?;
         let dossier_number = match b.dossier_id {
             Some(d) => {
@@ -247,7 +279,7 @@ impl IngestService for IngestApi {
         req: Request<pb::CompleteJobRequest>,
     ) -> Result<Response<pb::CompleteJobResponse>, Status> {
         let who = caller(&req)?;
-        who.require_write()?;
+        self.require(&who, who.role().attaches_results(), "report scan results").await?;
         let r = req.into_inner();
         let outcome = match r.outcome {
             Some(pb::complete_job_request::Outcome::Result(p)) => Ok(ReadResult {
@@ -288,23 +320,41 @@ impl IngestService for IngestApi {
     ) -> Result<Response<pb::ListReviewsResponse>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let reveal = who.reveal(r.reveal_private)?;
+        self.require(&who, who.role().files_documents(), "work the review queue").await?;
+        let reveal = self.reveal(&who, r.reveal_private).await?;
         let open = r.state != pb::ReviewState::Resolved as i32;
         let limit = if r.limit == 0 { 100 } else { r.limit.min(1000) };
         let batch = (r.batch_id != 0).then_some(r.batch_id as i64);
         let tasks = wire(self.0.store.scan_reviews(batch, open, u64::from(limit)).await)?;
         let mut out = Vec::new();
+        let mut sites = std::collections::HashMap::new();
         for t in tasks {
-            out.push(self.review_pb(t, reveal).await);
+            let site = match sites.get(&t.batch_id) {
+                Some(s) => *s,
+                None => {
+                    let s = wire(self.0.store.scan_batch(t.batch_id).await)?.0.site_id;
+                    sites.insert(t.batch_id, s);
+                    s
+                }
+            };
+            if who.in_scope(SiteId(site)) {
+                out.push(self.review_pb(t, reveal).await);
+            }
         }
         Ok(Response::new(pb::ListReviewsResponse { tasks: out }))
     }
 
     async fn resolve_review(&self, req: Request<pb::ResolveReviewRequest>) -> Result<Response<pb::ReviewTask>, Status> {
         let who = caller(&req)?;
-        who.require_write()?;
+        self.require(&who, who.role().files_documents(), "work the review queue").await?;
         let r = req.into_inner();
-        let t = wire(self.0.resolve(r.id as i64, &r.value, &r.note, &who.name).await)?;
+        let task = wire(self.0.store.scan_review(r.id as i64).await)?;
+        self.batch_for(&who, task.batch_id)
+            .await
+            .map_err(|_| Status::not_found(format!("review task {} not found", r.id)))?;
+        let entry = AuditEntry::by(&who, "resolve_review", format!("review task {}", r.id)).purpose(&who.purpose);
+        let actor = Actor::audited(&who, entry);
+        let t = wire(self.0.resolve(r.id as i64, &r.value, &r.note, &actor).await)?;
         Ok(Response::new(self.review_pb(t, false).await))
     }
 }

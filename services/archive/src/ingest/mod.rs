@@ -18,6 +18,7 @@ use object_store::ObjectStore;
 use prost::Message;
 use tokio::sync::{Mutex, Notify};
 
+use crate::domain::access::Actor;
 use crate::domain::model::{DossierId, ExtractedField, SiteId};
 use crate::domain::service::Archive;
 use crate::domain::store::{DossierKey, SiteKey};
@@ -203,7 +204,7 @@ impl Ingest {
     /// Resolves a review task. For a field of a filed document the value is
     /// added to the document (history records who, when and why); for a
     /// routing task the value is the dossier's archive number.
-    pub async fn resolve(&self, id: i64, value: &str, note: &str, actor: &str) -> Result<Review> {
+    pub async fn resolve(&self, id: i64, value: &str, note: &str, actor: &Actor) -> Result<Review> {
         let task = self.store.scan_review(id).await?;
         if !task.open {
             return Err(ArchiveError::FailedPrecondition(format!("review task {id} is resolved already")));
@@ -223,7 +224,7 @@ impl Ingest {
                             value: value.to_string(),
                             confidence: 1.0,
                             validation: "valid".into(),
-                            message: format!("reviewed by {actor}"),
+                            message: format!("reviewed by {}", actor.name),
                         },
                     )
                 });

@@ -1,8 +1,6 @@
 //! The scan line's records: batches, jobs (one per page), what a worker read,
 //! and review tasks.
 
-use std::fmt;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -12,6 +12,7 @@
 
 use super::Ingest;
 use super::model::{Batch, Filing, Job, JobState, NewReview, ReadResult, ReviewKind};
+use crate::domain::access::{Action, Actor, AuditEntry, Outcome, Role};
 use crate::domain::model::{
     CustomerData, CustomerKind, DocumentStatus, DossierClass, DossierId, ExtractedField, Gender, Location, NewDocument,
     NewDossier, Ownership, PartyRole, Residency, SiteId, UnitAddress, UnitRef,
@@ -138,7 +139,7 @@ impl Ingest {
                     received_on: crate::domain::service::today(),
                     request_id: Some(format!("scan-job-{}", job.id)),
                 },
-                "scan-line",
+                scan_line(job, "file scanned page"),
             )
             .await?;
         let mut reviews: Vec<NewReview> = r
@@ -273,11 +274,30 @@ impl Ingest {
                     notes: format!("created from scan batch {}", batch.id),
                     request_id: Some(format!("scan-job-{}-dossier", job.id)),
                 },
-                "scan-line",
+                scan_line(job, "create dossier from scanned form"),
             )
             .await?;
         Ok(Some(dossier.id.0))
     }
+}
+
+/// The scan line as the actor of a filing, with the audit row naming the job.
+fn scan_line(job: &Job, what: &str) -> Actor {
+    let entry = AuditEntry {
+        principal_id: None,
+        principal: "scan-line".into(),
+        role: Role::Worker.as_str().into(),
+        action: Action::Edit.as_str().into(),
+        outcome: Outcome::Allowed,
+        target: String::new(),
+        dossier_id: None,
+        site_id: None,
+        grant_id: None,
+        purpose: format!("{what}: scan job {} ({} p.{})", job.id, job.file_name, job.page_index + 1),
+        client: String::new(),
+        detail: String::new(),
+    };
+    Actor { name: "scan-line".into(), audit: Some(entry) }
 }
 
 /// "13栋3单元2304室" inside an address, as building/unit/room.

@@ -345,3 +345,231 @@ pub mod review_task {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod principal {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "principals")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub name: String,
+        pub role: String,
+        pub site_id: Option<i64>,
+        pub department: String,
+        pub customer_id: Option<i64>,
+        /// SHA-256 of the client certificate that identifies the principal over mTLS.
+        pub cert_sha256: Option<String>,
+        pub disabled: bool,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod api_token {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub principal_id: i64,
+        pub label: String,
+        pub prefix: String,
+        /// SHA-256 (hex) of the token; the token itself is never stored.
+        pub hash: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: Option<DateTimeUtc>,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod access_request {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "access_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub requester_id: i64,
+        pub action: String,
+        pub purpose: String,
+        /// JSON arrays of ids.
+        pub dossiers: String,
+        pub documents: String,
+        pub duration_hours: i32,
+        pub site_id: i64,
+        /// Comma-separated roles that may decide.
+        pub approver_roles: String,
+        pub approver_department: String,
+        pub state: String,
+        pub decided_by: String,
+        pub decided_at: Option<DateTimeUtc>,
+        pub note: String,
+        pub grant_id: Option<i64>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod access_grant {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "access_grants")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub request_id: Option<i64>,
+        pub principal_id: i64,
+        pub action: String,
+        /// With no dossiers named: every dossier of this site.
+        pub site_id: Option<i64>,
+        pub dossiers: String,
+        pub documents: String,
+        pub granted_by: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub expired_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod loan {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "loans")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub dossier_id: i64,
+        pub borrower_id: i64,
+        pub lent_by: String,
+        pub approval: String,
+        pub purpose: String,
+        pub lent_at: DateTimeUtc,
+        pub due_on: Date,
+        pub renewals: i32,
+        pub returned_at: Option<DateTimeUtc>,
+        pub received_by: String,
+        pub refiled_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod custody {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "custody")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub dossier_id: i64,
+        pub principal_id: i64,
+        pub since: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod handover {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "handovers")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub site_id: Option<i64>,
+        pub from_id: i64,
+        pub to_id: i64,
+        pub by_name: String,
+        pub at: DateTimeUtc,
+        /// JSON array of the archive numbers handed over.
+        pub dossiers: String,
+        pub note: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod audit_log {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        /// Microseconds since the epoch: hashed exactly as stored on both databases.
+        pub at_micros: i64,
+        pub principal_id: Option<i64>,
+        pub principal: String,
+        pub role: String,
+        pub action: String,
+        pub outcome: String,
+        pub target: String,
+        pub dossier_id: Option<i64>,
+        pub site_id: Option<i64>,
+        pub grant_id: Option<i64>,
+        pub purpose: String,
+        pub client: String,
+        pub detail: String,
+        pub prev_hash: String,
+        pub hash: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod audit_head {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_head")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub seq: i64,
+        pub hash: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -9,7 +9,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Registry), Box::new(M0002ScanLine)]
+        vec![Box::new(M0001Registry), Box::new(M0002ScanLine), Box::new(M0003Access)]
     }
 }
 
@@ -545,6 +545,349 @@ impl MigrationTrait for M0002ScanLine {
         )
         .await?;
         m.create_index(index("ix_review_state", ReviewTasks::Table, cols!(ReviewTasks::State, ReviewTasks::Id), false))
+            .await?;
+        Ok(())
+    }
+}
+
+/// Principals and their tokens, access requests and grants, lending,
+/// custody and hand-overs, and the hash-chained audit log with its head.
+struct M0003Access;
+
+impl MigrationName for M0003Access {
+    fn name(&self) -> &str {
+        "m0003_access"
+    }
+}
+
+#[derive(DeriveIden)]
+enum Principals {
+    Table,
+    Id,
+    Name,
+    Role,
+    SiteId,
+    Department,
+    CustomerId,
+    CertSha256,
+    Disabled,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ApiTokens {
+    Table,
+    Id,
+    PrincipalId,
+    Label,
+    Prefix,
+    Hash,
+    CreatedAt,
+    ExpiresAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum AccessRequests {
+    Table,
+    Id,
+    RequesterId,
+    Action,
+    Purpose,
+    Dossiers,
+    Documents,
+    DurationHours,
+    SiteId,
+    ApproverRoles,
+    ApproverDepartment,
+    State,
+    DecidedBy,
+    DecidedAt,
+    Note,
+    GrantId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum AccessGrants {
+    Table,
+    Id,
+    RequestId,
+    PrincipalId,
+    Action,
+    SiteId,
+    Dossiers,
+    Documents,
+    GrantedBy,
+    CreatedAt,
+    ExpiresAt,
+    ExpiredAt,
+}
+
+#[derive(DeriveIden)]
+enum Loans {
+    Table,
+    Id,
+    DossierId,
+    BorrowerId,
+    LentBy,
+    Approval,
+    Purpose,
+    LentAt,
+    DueOn,
+    Renewals,
+    ReturnedAt,
+    ReceivedBy,
+    RefiledAt,
+}
+
+#[derive(DeriveIden)]
+enum Custody {
+    Table,
+    DossierId,
+    PrincipalId,
+    Since,
+}
+
+#[derive(DeriveIden)]
+enum Handovers {
+    Table,
+    Id,
+    SiteId,
+    FromId,
+    ToId,
+    ByName,
+    At,
+    Dossiers,
+    Note,
+}
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Seq,
+    AtMicros,
+    PrincipalId,
+    Principal,
+    Role,
+    Action,
+    Outcome,
+    Target,
+    DossierId,
+    SiteId,
+    GrantId,
+    Purpose,
+    Client,
+    Detail,
+    PrevHash,
+    Hash,
+}
+
+#[derive(DeriveIden)]
+enum AuditHead {
+    Table,
+    Id,
+    Seq,
+    Hash,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0003Access {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Principals::Table)
+                .if_not_exists()
+                .col(big_pk_auto(Principals::Id))
+                .col(string_len(Principals::Name, 100))
+                .col(string_len(Principals::Role, 32))
+                .col(big_integer_null(Principals::SiteId))
+                .col(string_len(Principals::Department, 100))
+                .col(big_integer_null(Principals::CustomerId))
+                .col(string_len_null(Principals::CertSha256, 64))
+                .col(boolean(Principals::Disabled))
+                .col(timestamp_with_time_zone(Principals::CreatedAt))
+                .foreign_key(&mut fk((Principals::Table, Principals::SiteId), (Sites::Table, Sites::Id)))
+                .foreign_key(&mut fk((Principals::Table, Principals::CustomerId), (Customers::Table, Customers::Id)))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("ux_principals_name", Principals::Table, cols!(Principals::Name), true)).await?;
+        m.create_table(
+            Table::create()
+                .table(ApiTokens::Table)
+                .if_not_exists()
+                .col(big_pk_auto(ApiTokens::Id))
+                .col(big_integer(ApiTokens::PrincipalId))
+                .col(string_len(ApiTokens::Label, 100))
+                .col(string_len(ApiTokens::Prefix, 16))
+                .col(string_len(ApiTokens::Hash, 64))
+                .col(timestamp_with_time_zone(ApiTokens::CreatedAt))
+                .col(timestamp_with_time_zone_null(ApiTokens::ExpiresAt))
+                .col(timestamp_with_time_zone_null(ApiTokens::RevokedAt))
+                .foreign_key(&mut fk((ApiTokens::Table, ApiTokens::PrincipalId), (Principals::Table, Principals::Id)))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("ux_api_tokens_hash", ApiTokens::Table, cols!(ApiTokens::Hash), true)).await?;
+        m.create_table(
+            Table::create()
+                .table(AccessGrants::Table)
+                .if_not_exists()
+                .col(big_pk_auto(AccessGrants::Id))
+                .col(big_integer_null(AccessGrants::RequestId))
+                .col(big_integer(AccessGrants::PrincipalId))
+                .col(string_len(AccessGrants::Action, 32))
+                .col(big_integer_null(AccessGrants::SiteId))
+                .col(text(AccessGrants::Dossiers))
+                .col(text(AccessGrants::Documents))
+                .col(string_len(AccessGrants::GrantedBy, 100))
+                .col(timestamp_with_time_zone(AccessGrants::CreatedAt))
+                .col(timestamp_with_time_zone(AccessGrants::ExpiresAt))
+                .col(timestamp_with_time_zone_null(AccessGrants::ExpiredAt))
+                .foreign_key(&mut fk(
+                    (AccessGrants::Table, AccessGrants::PrincipalId),
+                    (Principals::Table, Principals::Id),
+                ))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("ix_grants_principal", AccessGrants::Table, cols!(AccessGrants::PrincipalId), false))
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(AccessRequests::Table)
+                .if_not_exists()
+                .col(big_pk_auto(AccessRequests::Id))
+                .col(big_integer(AccessRequests::RequesterId))
+                .col(string_len(AccessRequests::Action, 32))
+                .col(text(AccessRequests::Purpose))
+                .col(text(AccessRequests::Dossiers))
+                .col(text(AccessRequests::Documents))
+                .col(integer(AccessRequests::DurationHours))
+                .col(big_integer(AccessRequests::SiteId))
+                .col(string_len(AccessRequests::ApproverRoles, 200))
+                .col(string_len(AccessRequests::ApproverDepartment, 100))
+                .col(string_len(AccessRequests::State, 16))
+                .col(string_len(AccessRequests::DecidedBy, 100))
+                .col(timestamp_with_time_zone_null(AccessRequests::DecidedAt))
+                .col(text(AccessRequests::Note))
+                .col(big_integer_null(AccessRequests::GrantId))
+                .col(timestamp_with_time_zone(AccessRequests::CreatedAt))
+                .foreign_key(&mut fk(
+                    (AccessRequests::Table, AccessRequests::RequesterId),
+                    (Principals::Table, Principals::Id),
+                ))
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "ix_requests_state",
+            AccessRequests::Table,
+            cols!(AccessRequests::State, AccessRequests::Id),
+            false,
+        ))
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Loans::Table)
+                .if_not_exists()
+                .col(big_pk_auto(Loans::Id))
+                .col(big_integer(Loans::DossierId))
+                .col(big_integer(Loans::BorrowerId))
+                .col(string_len(Loans::LentBy, 100))
+                .col(string_len(Loans::Approval, 100))
+                .col(text(Loans::Purpose))
+                .col(timestamp_with_time_zone(Loans::LentAt))
+                .col(date(Loans::DueOn))
+                .col(integer(Loans::Renewals))
+                .col(timestamp_with_time_zone_null(Loans::ReturnedAt))
+                .col(string_len(Loans::ReceivedBy, 100))
+                .col(string_len(Loans::RefiledAt, 200))
+                .foreign_key(&mut fk((Loans::Table, Loans::DossierId), (Dossiers::Table, Dossiers::Id)))
+                .foreign_key(&mut fk((Loans::Table, Loans::BorrowerId), (Principals::Table, Principals::Id)))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("ix_loans_dossier", Loans::Table, cols!(Loans::DossierId), false)).await?;
+        // A paper file is out to one borrower at a time: both databases take
+        // a partial unique index.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX IF NOT EXISTS ux_loans_open ON loans (dossier_id) WHERE returned_at IS NULL",
+            )
+            .await?;
+        m.create_table(
+            Table::create()
+                .table(Custody::Table)
+                .if_not_exists()
+                .col(big_integer(Custody::DossierId).primary_key())
+                .col(big_integer(Custody::PrincipalId))
+                .col(timestamp_with_time_zone(Custody::Since))
+                .foreign_key(&mut fk((Custody::Table, Custody::DossierId), (Dossiers::Table, Dossiers::Id)))
+                .foreign_key(&mut fk((Custody::Table, Custody::PrincipalId), (Principals::Table, Principals::Id)))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("ix_custody_principal", Custody::Table, cols!(Custody::PrincipalId), false)).await?;
+        m.create_table(
+            Table::create()
+                .table(Handovers::Table)
+                .if_not_exists()
+                .col(big_pk_auto(Handovers::Id))
+                .col(big_integer_null(Handovers::SiteId))
+                .col(big_integer(Handovers::FromId))
+                .col(big_integer(Handovers::ToId))
+                .col(string_len(Handovers::ByName, 100))
+                .col(timestamp_with_time_zone(Handovers::At))
+                .col(text(Handovers::Dossiers))
+                .col(text(Handovers::Note))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(AuditLog::Table)
+                .if_not_exists()
+                .col(big_integer(AuditLog::Seq).primary_key())
+                .col(big_integer(AuditLog::AtMicros))
+                .col(big_integer_null(AuditLog::PrincipalId))
+                .col(string_len(AuditLog::Principal, 100))
+                .col(string_len(AuditLog::Role, 32))
+                .col(string_len(AuditLog::Action, 40))
+                .col(string_len(AuditLog::Outcome, 16))
+                .col(string_len(AuditLog::Target, 200))
+                .col(big_integer_null(AuditLog::DossierId))
+                .col(big_integer_null(AuditLog::SiteId))
+                .col(big_integer_null(AuditLog::GrantId))
+                .col(text(AuditLog::Purpose))
+                .col(string_len(AuditLog::Client, 100))
+                .col(text(AuditLog::Detail))
+                .col(string_len(AuditLog::PrevHash, 64))
+                .col(string_len(AuditLog::Hash, 64))
+                .take(),
+        )
+        .await?;
+        m.create_index(index("ix_audit_dossier", AuditLog::Table, cols!(AuditLog::DossierId, AuditLog::Seq), false))
+            .await?;
+        m.create_index(index("ix_audit_principal", AuditLog::Table, cols!(AuditLog::Principal, AuditLog::Seq), false))
+            .await?;
+        m.create_index(index("ix_audit_at", AuditLog::Table, cols!(AuditLog::AtMicros), false)).await?;
+        m.create_table(
+            Table::create()
+                .table(AuditHead::Table)
+                .if_not_exists()
+                .col(integer(AuditHead::Id).primary_key())
+                .col(big_integer(AuditHead::Seq))
+                .col(string_len(AuditHead::Hash, 64))
+                .take(),
+        )
+        .await?;
+        let genesis = crate::domain::access::audit::GENESIS;
+        m.get_connection()
+            .execute_unprepared(&format!(
+                "INSERT INTO audit_head (id, seq, hash) SELECT 1, 0, '{genesis}' WHERE NOT EXISTS (SELECT 1 FROM audit_head)"
+            ))
             .await?;
         Ok(())
     }

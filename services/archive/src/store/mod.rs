@@ -1,6 +1,7 @@
 //! The sea-orm implementation of the domain's storage port, one code path for
 //! SQLite (the embedded default) and PostgreSQL (production).
 
+pub mod access;
 pub mod bulk;
 mod codec;
 pub mod entities;

@@ -9,9 +9,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, NotSet, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 
-use super::entities::{document, review_task, scan_batch, scan_file, scan_job, scan_outbox, site};
+use super::entities::{document, dossier, review_task, scan_batch, scan_file, scan_job, scan_outbox, site};
 use super::sql::Event;
 use super::{SqlStore, map_db};
+use crate::domain::access::Actor;
 use crate::domain::model::{ExtractedField, HistoryKind};
 use crate::domain::{ArchiveError, Result};
 use crate::ingest::model::{Batch, Filing, Job, JobState, NewFile, ReadResult, Review, ReviewKind};
@@ -467,7 +468,7 @@ impl SqlStore {
         value: &str,
         field: Option<(i64, ExtractedField)>,
         dossier_id: Option<i64>,
-        actor: &str,
+        actor: &Actor,
         note: &str,
     ) -> Result<Review> {
         let w = self.write().await?;
@@ -483,7 +484,7 @@ impl SqlStore {
         let mut am: review_task::ActiveModel = row.into();
         am.state = Set("resolved".into());
         am.resolved_enc = Set(self.seal_text(value));
-        am.resolved_by = Set(actor.into());
+        am.resolved_by = Set(actor.name.clone());
         am.resolved_at = Set(Some(Utc::now()));
         if dossier_id.is_some() {
             am.dossier_id = Set(dossier_id);
@@ -508,7 +509,7 @@ impl SqlStore {
                 Event {
                     dossier,
                     kind: HistoryKind::FieldCorrected,
-                    actor,
+                    actor: &actor.name,
                     reason: note,
                     summary: format!("reviewed {key} of document {doc_id}"),
                     // Private values stay out of the (unsealed) history.
@@ -517,6 +518,13 @@ impl SqlStore {
                 },
             )
             .await?;
+            let site = dossier::Entity::find_by_id(dossier).one(&w.txn).await.map_err(map_db)?.map_or(0, |d| d.site_id);
+            self.audit_actor(&w.txn, actor, dossier, site).await?;
+        } else if let (Some(e), Some(d)) = (&actor.audit, m.dossier_id) {
+            let mut e = e.clone();
+            e.target = format!("review task {id}");
+            e.dossier_id = Some(crate::domain::model::DossierId(d));
+            self.audit_in(&w.txn, &e).await?;
         }
         w.txn.commit().await.map_err(map_db)?;
         self.review_from(m)

@@ -163,6 +163,11 @@ pub fn build(q: &DossierQuery, crypto: &Crypto, unit_ids: Option<&[i64]>) -> Sel
         sel = sel.filter(party_of(customers.to_owned()));
     }
 
+    if let Some(c) = q.party {
+        let mut one = Query::select();
+        one.column(customer::Column::Id).from(customer::Entity).and_where(customer::Column::Id.eq(c.0));
+        sel = sel.filter(party_of(one.to_owned()));
+    }
     if let Some(c) = q.class {
         sel = sel.filter(dossier::Column::Class.eq(c.as_str()));
     }

@@ -20,6 +20,7 @@ use super::codec::{self, customer_active, customer_from, dossier_from, seal_fiel
 use super::entities::{customer, document, dossier, history, name_gram, party, site, unit};
 use super::search::{self, name_grams};
 use super::{SqlStore, map_db};
+use crate::domain::access::Actor;
 use crate::domain::archive_number::ArchivePattern;
 use crate::domain::model::*;
 use crate::domain::phone::Phone;
@@ -34,6 +35,15 @@ pub(super) struct Event<'a> {
     pub(super) reason: &'a str,
     pub(super) summary: String,
     pub(super) details: serde_json::Value,
+}
+
+/// The actor with a detail added to its audit row.
+fn with_detail(actor: &Actor, detail: String) -> Actor {
+    let mut a = actor.clone();
+    if let Some(e) = &mut a.audit {
+        e.detail = detail;
+    }
+    a
 }
 
 /// A write transaction, holding the SQLite writer lock while it lives.
@@ -492,7 +502,7 @@ impl ArchiveStore for SqlStore {
         customer_from(&self.crypto, m.ok_or_else(|| ArchiveError::not_found("customer", id))?)
     }
 
-    async fn create_dossier(&self, new: NewDossier, actor: &str) -> Result<Dossier> {
+    async fn create_dossier(&self, new: NewDossier, actor: &Actor) -> Result<Dossier> {
         if let Some(rid) = &new.request_id
             && let Some(d) = self.dossier_by_request(rid).await?
         {
@@ -543,8 +553,9 @@ impl ArchiveStore for SqlStore {
         self.insert_parties(&w.txn, row.id, &new.parties).await?;
         let parties: Vec<_> =
             new.parties.iter().map(|(c, r)| json!({"customer_id": c.0, "role": r.as_str()})).collect();
-        self.insert_history(&w.txn, Event { dossier: row.id, kind: HistoryKind::Created, actor, reason: "", summary: format!("created {} for {}", row.archive_number, codec::unit_from(unit.clone()).address.label()), details: json!({"archive_number": row.archive_number, "class": row.class, "unit_id": unit.id, "parties": parties}) })
+        self.insert_history(&w.txn, Event { dossier: row.id, kind: HistoryKind::Created, actor: &actor.name, reason: "", summary: format!("created {} for {}", row.archive_number, codec::unit_from(unit.clone()).address.label()), details: json!({"archive_number": row.archive_number, "class": row.class, "unit_id": unit.id, "parties": parties}) })
         .await?;
+        self.audit_actor(&w.txn, actor, row.id, row.site_id).await?;
         let d = self.load_dossier(&w.txn, row.id).await?;
         w.txn.commit().await.map_err(map_db)?;
         Ok(d)
@@ -597,7 +608,7 @@ impl ArchiveStore for SqlStore {
         expected: u64,
         p: DossierPatch,
         reason: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Dossier> {
         let w = self.write().await?;
         let row = self.lock_for_change(&w.txn, id, expected).await?;
@@ -650,13 +661,14 @@ impl ArchiveStore for SqlStore {
             Event {
                 dossier: row.id,
                 kind: HistoryKind::Updated,
-                actor,
+                actor: &actor.name,
                 reason,
                 summary,
                 details: serde_json::Value::Object(changes),
             },
         )
         .await?;
+        self.audit_actor(&w.txn, actor, row.id, row.site_id).await?;
         let d = self.load_dossier(&w.txn, row.id).await?;
         w.txn.commit().await.map_err(map_db)?;
         Ok(d)
@@ -668,7 +680,7 @@ impl ArchiveStore for SqlStore {
         expected: u64,
         change: Change,
         reason: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<Dossier> {
         let w = self.write().await?;
         let row = self.lock_for_change(&w.txn, id, expected).await?;
@@ -795,13 +807,15 @@ impl ArchiveStore for SqlStore {
             }
         };
         self.bump_version(&w.txn, &row, expected).await?;
-        self.insert_history(&w.txn, Event { dossier: row.id, kind, actor, reason, summary, details }).await?;
+        self.insert_history(&w.txn, Event { dossier: row.id, kind, actor: &actor.name, reason, summary, details })
+            .await?;
+        self.audit_actor(&w.txn, actor, row.id, row.site_id).await?;
         let d = self.load_dossier(&w.txn, row.id).await?;
         w.txn.commit().await.map_err(map_db)?;
         Ok(d)
     }
 
-    async fn transfer(&self, id: DossierId, expected: u64, t: Transfer, actor: &str) -> Result<(Dossier, Dossier)> {
+    async fn transfer(&self, id: DossierId, expected: u64, t: Transfer, actor: &Actor) -> Result<(Dossier, Dossier)> {
         let w = self.write().await?;
         let old = self.lock_for_change(&w.txn, id, expected).await?;
         let class =
@@ -865,7 +879,7 @@ impl ArchiveStore for SqlStore {
             Event {
                 dossier: old.id,
                 kind: HistoryKind::TransferredOut,
-                actor,
+                actor: &actor.name,
                 reason: &t.reason,
                 summary: format!("ownership transferred to {}; kept until {}", new.archive_number, t.retain_until),
                 details: details.clone(),
@@ -877,11 +891,18 @@ impl ArchiveStore for SqlStore {
             Event {
                 dossier: new.id,
                 kind: HistoryKind::TransferredIn,
-                actor,
+                actor: &actor.name,
                 reason: &t.reason,
                 summary: format!("created by transfer from {}", old.archive_number),
                 details,
             },
+        )
+        .await?;
+        self.audit_actor(
+            &w.txn,
+            &with_detail(actor, format!("new dossier {}", new.archive_number)),
+            old.id,
+            old.site_id,
         )
         .await?;
         let prev = self.load_dossier(&w.txn, old.id).await?;
@@ -890,7 +911,7 @@ impl ArchiveStore for SqlStore {
         Ok((prev, cur))
     }
 
-    async fn register_document(&self, doc: NewDocument, actor: &str) -> Result<Document> {
+    async fn register_document(&self, doc: NewDocument, actor: &Actor) -> Result<Document> {
         let existing = |rid: String| async move {
             let m = document::Entity::find()
                 .filter(document::Column::RequestId.eq(rid))
@@ -936,7 +957,14 @@ impl ArchiveStore for SqlStore {
                 };
             }
         };
-        self.insert_history(&w.txn, Event { dossier: row.id, kind: HistoryKind::DocumentRegistered, actor, reason: "", summary: format!("registered {} ({} pages)", doc.doc_type, doc.page_count), details: json!({"document_id": m.id, "document_type": doc.doc_type, "title": doc.title, "page_count": doc.page_count}) })
+        self.insert_history(&w.txn, Event { dossier: row.id, kind: HistoryKind::DocumentRegistered, actor: &actor.name, reason: "", summary: format!("registered {} ({} pages)", doc.doc_type, doc.page_count), details: json!({"document_id": m.id, "document_type": doc.doc_type, "title": doc.title, "page_count": doc.page_count}) })
+        .await?;
+        self.audit_actor(
+            &w.txn,
+            &with_detail(actor, format!("document {} ({})", m.id, doc.doc_type)),
+            row.id,
+            row.site_id,
+        )
         .await?;
         w.txn.commit().await.map_err(map_db)?;
         codec::document_from(&self.crypto, m)

@@ -44,7 +44,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         let mut prepared = dangan_archive::server::prepare(&config).await?;
         let local = prepared.local_jobs.take();
-        let wc = WorkerConfig::from_config(&config, a.threads, prepared.admin_token.clone())?;
+        let wc = WorkerConfig::from_config(&config, a.threads, prepared.worker_token.clone())?;
         let pool = OcrPool::start(&wc, Arc::new(Templates::builtin()))?;
         let listener =
             tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
