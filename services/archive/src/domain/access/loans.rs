@@ -172,7 +172,7 @@ impl Desk {
         if from.id == to.id {
             v.add("to", "hands over to the same person");
         }
-        let site = if role.company_wide() || role == Role::Admin { from.site_id } else { caller.principal.site_id };
+        let site = if role.company_wide() { from.site_id } else { caller.principal.site_id };
         for (field, p) in [("from", &from), ("to", &to)] {
             if site.is_some() && p.site_id != site && !p.role.company_wide() {
                 v.add(field, format!("{} works for another site", p.name));
@@ -190,8 +190,7 @@ impl Desk {
 
     pub async fn list_handovers(&self, caller: &Caller) -> Result<Vec<Handover>> {
         self.gate.require(caller, sees_loans(caller.role()), "list hand-overs").await?;
-        let site =
-            if caller.role().company_wide() || caller.role() == Role::Admin { None } else { caller.principal.site_id };
+        let site = if caller.role().company_wide() { None } else { caller.principal.site_id };
         self.store().list_handovers(site).await
     }
 }

@@ -104,9 +104,13 @@ pub fn rule(role: Role, action: Action, level: SecurityLevel) -> Rule {
 }
 
 impl Role {
-    /// Roles that act for the whole company and so need no site.
+    /// Roles that act for the whole company and so need no site (the scan
+    /// worker serves every site's scanner stations).
     pub fn company_wide(self) -> bool {
-        matches!(self, Role::Admin | Role::CompanyLeader | Role::ExternalAuthority | Role::InternalSystem)
+        matches!(
+            self,
+            Role::Admin | Role::CompanyLeader | Role::ExternalAuthority | Role::InternalSystem | Role::Worker
+        )
     }
 
     /// May manage principals and tokens, sites and units.

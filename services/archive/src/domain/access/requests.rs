@@ -231,7 +231,8 @@ impl Desk {
         if g.expires_at <= self.clock().now() {
             v.add("valid_days", "the grant would already have expired");
         }
-        if grantee.role == Role::ExternalAuthority && !matches!(g.action, Action::ViewMetadata | Action::ViewDocuments)
+        if grantee.role == Role::ExternalAuthority
+            && !matches!(g.action, Action::ViewMetadata | Action::ViewDocuments | Action::RevealPrivate)
         {
             v.add("action", "external authorities may only view");
         }
