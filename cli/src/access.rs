@@ -373,14 +373,15 @@ const REQUEST_COLUMNS: &[(&str, &str)] = &[
 pub async fn access(c: &mut Clients, json_out: bool, cmd: AccessCmd) -> anyhow::Result<()> {
     match cmd {
         AccessCmd::Request { action, dossiers, documents, purpose, hours } => {
-            let mut ids = Vec::new();
-            for d in &dossiers {
-                ids.push(dossier_id(c, d).await?);
-            }
+            // Archive numbers go to the server as they are: the requester may
+            // not be allowed to look the dossiers up yet.
+            let (ids, numbers): (Vec<String>, Vec<String>) =
+                dossiers.into_iter().partition(|d| d.parse::<u64>().is_ok());
             let r = pb::RequestAccessRequest {
                 action,
                 purpose,
-                dossier_ids: ids,
+                dossier_ids: ids.iter().filter_map(|d| d.parse().ok()).collect(),
+                archive_numbers: numbers,
                 document_ids: documents,
                 duration_hours: hours,
             };

@@ -27,6 +27,14 @@ struct Cli {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
+    /// CA certificate (PEM) to trust for an https:// server.
+    #[arg(long, env = "DANGAN_TLS_CA", global = true)]
+    tls_ca: Option<std::path::PathBuf>,
+    /// Client certificate (PEM) for mTLS: identifies you instead of a token.
+    #[arg(long, env = "DANGAN_TLS_CERT", global = true)]
+    tls_cert: Option<std::path::PathBuf>,
+    #[arg(long, env = "DANGAN_TLS_KEY", global = true)]
+    tls_key: Option<std::path::PathBuf>,
     /// Why you make this call: recorded in the audit trail with it.
     #[arg(long, env = "DANGAN_PURPOSE", global = true)]
     purpose_of_call: Option<String>,
@@ -556,7 +564,15 @@ const DOSSIER_COLUMNS: &[(&str, &str)] = &[
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let json = cli.json;
-    let mut c = connect(&cli.server, cli.token.as_deref(), cli.purpose_of_call.as_deref()).await?;
+    let mut c = connect(client::Conn {
+        server: &cli.server,
+        token: cli.token.as_deref(),
+        purpose: cli.purpose_of_call.as_deref(),
+        tls_ca: cli.tls_ca.as_deref(),
+        tls_cert: cli.tls_cert.as_deref(),
+        tls_key: cli.tls_key.as_deref(),
+    })
+    .await?;
     match cli.cmd {
         Cmd::Site(cmd) => match cmd {
             SiteCmd::Create { org, code, name, pattern, auto_create } => {

@@ -133,3 +133,17 @@ pub fn ctl(server: &Server, token: &str, args: &[&str]) -> CliOutput {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Creates a principal with danganctl (as the admin) and returns a token
+/// issued for it. `site` is a site code, or None for company-wide roles.
+pub fn principal_token(server: &Server, admin: &str, name: &str, role: &str, site: Option<&str>) -> String {
+    let mut args = vec!["principal", "create", name, "--role", role, "--department", "客服部"];
+    if let Some(s) = site {
+        args.extend(["--site", s]);
+    }
+    let made = ctl(server, admin, &args);
+    assert_eq!(made.code, 0, "creating {name}: {}", made.stderr);
+    let t = ctl(server, admin, &["token", "issue", name, "--label", "e2e"]);
+    assert_eq!(t.code, 0, "issuing a token for {name}: {}", t.stderr);
+    t.stdout.trim().to_string()
+}

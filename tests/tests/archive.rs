@@ -10,11 +10,10 @@ use tonic::{Code, Request};
 use tonic_types::StatusExt;
 
 const ADMIN: &str = "e2e-admin-token-0123456789";
-const READER: &str = "e2e-reader-token-0123456789";
 
 fn config(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("dangan.toml");
-    std::fs::write(&path, format!("[auth]\nadmin_token = \"{ADMIN}\"\nreader_tokens = [\"{READER}\"]\n")).unwrap();
+    std::fs::write(&path, format!("[auth]\nadmin_token = \"{ADMIN}\"\n")).unwrap();
     path
 }
 
@@ -177,16 +176,38 @@ async fn grpc_client_end_to_end() {
     };
     assert_eq!(dossiers.search_dossiers(with_token(ADMIN, forged)).await.unwrap_err().code(), Code::InvalidArgument);
 
-    // The reader sees masked values, may not reveal them, may not write.
-    let r = dossiers.get_dossier(with_token(READER, id_req(d.id, false))).await.unwrap().into_inner();
+    // A manager assistant of the site, with a token issued over the API: sees
+    // masked values, may not reveal them on a top-secret dossier, may not write.
+    let mut access = pb::access_service_client::AccessServiceClient::new(ch.clone());
+    let new_principal = pb::CreatePrincipalRequest {
+        name: "he.assist".into(),
+        role: "manager_assistant".into(),
+        site_id: site.id,
+        department: "客服部".into(),
+        ..Default::default()
+    };
+    access.create_principal(with_token(ADMIN, new_principal)).await.unwrap();
+    let issued = pb::IssueTokenRequest { principal: "he.assist".into(), label: "e2e".into(), valid_days: 1 };
+    let reader = access.issue_token(with_token(ADMIN, issued)).await.unwrap().into_inner();
+    let reader_token = reader.token.clone();
+    let me = access.who_am_i(with_token(&reader_token, pb::WhoAmIRequest {})).await.unwrap().into_inner();
+    assert_eq!((me.name.as_str(), me.role.as_str()), ("he.assist", "manager_assistant"));
+    let r = dossiers.get_dossier(with_token(&reader_token, id_req(d.id, false))).await.unwrap().into_inner();
     assert_eq!(r.parties[0].customer.as_ref().unwrap().phone, "138****5678");
     assert_eq!(
-        dossiers.get_dossier(with_token(READER, id_req(d.id, true))).await.unwrap_err().code(),
+        dossiers.get_dossier(with_token(&reader_token, id_req(d.id, true))).await.unwrap_err().code(),
         Code::PermissionDenied
     );
     assert_eq!(
-        dossiers.create_dossier(with_token(READER, create("1203"))).await.unwrap_err().code(),
+        dossiers.create_dossier(with_token(&reader_token, create("1203"))).await.unwrap_err().code(),
         Code::PermissionDenied
+    );
+    // Revoked: refused at once.
+    let id = reader.info.unwrap().id;
+    access.revoke_token(with_token(ADMIN, pb::RevokeTokenRequest { id })).await.unwrap();
+    assert_eq!(
+        dossiers.get_dossier(with_token(&reader_token, id_req(d.id, false))).await.unwrap_err().code(),
+        Code::Unauthenticated
     );
     let a = dossiers.get_dossier(with_token(ADMIN, id_req(d.id, true))).await.unwrap().into_inner();
     assert_eq!(a.parties[0].customer.as_ref().unwrap().id_number, "11010519491231002X");
@@ -346,7 +367,10 @@ async fn danganctl_end_to_end() {
     assert!(bad.stderr.contains("customer.id_number: must have 18 characters"), "{}", bad.stderr);
     let no_token = ctl(&server, "", &["site", "list"]);
     assert_eq!(no_token.code, 1);
-    assert!(no_token.stderr.contains("unauthenticated"), "{}", no_token.stderr);
+    assert!(no_token.stderr.contains("no token"), "{}", no_token.stderr);
+    let wrong = ctl(&server, "dgn_not-a-token", &["site", "list"]);
+    assert_eq!(wrong.code, 1);
+    assert!(wrong.stderr.contains("unauthenticated"), "{}", wrong.stderr);
     assert!(server.stop().success());
 }
 

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dangan_e2e::{Server, bin, ctl};
+use dangan_e2e::{Server, bin, ctl, principal_token};
 use serde_json::Value;
 
 /// Renders `docs` documents of generated forms into `dir`; returns the truth
@@ -255,16 +255,26 @@ fn production_line_survives_a_killed_worker() {
     let page_count: usize = truth.iter().map(|d| d["pages"].as_array().unwrap().len()).sum::<usize>() + numbers.len();
     assert!(page_count >= 55);
 
-    let up = ctl(&server, &token, &["--json", "scan", "upload", scans.to_str().unwrap(), "--site", "AVIC"]).json();
+    // The scanner station and the worker call with their own narrow tokens.
+    let station = principal_token(&server, &token, "scanner-1", "scanner_station", Some("AVIC"));
+    let worker_token = principal_token(&server, &token, "ingest-1", "worker", None);
+    let peek = ctl(&server, &station, &["dossier", "get", "CPM-AVIC-001"]);
+    assert!(peek.code != 0 && peek.stderr.contains("permission denied"), "{}", peek.stderr);
+    let peek = ctl(&server, &worker_token, &["dossier", "search", "--site", "AVIC"]);
+    assert!(peek.code != 0 && peek.stderr.contains("permission denied"), "{}", peek.stderr);
+    let elsewhere = ctl(&server, &station, &["scan", "upload", scans.to_str().unwrap(), "--site", "HX"]);
+    assert!(elsewhere.code != 0 && elsewhere.stderr.contains("not found"), "{}", elsewhere.stderr);
+
+    let up = ctl(&server, &station, &["--json", "scan", "upload", scans.to_str().unwrap(), "--site", "AVIC"]).json();
     let id = up["batch_id"].as_u64().unwrap();
     assert_eq!(up["pages_queued"].as_u64().unwrap() as usize, page_count);
 
     // Kill the worker once a few pages are read, then start it again.
     let log = tmp.path().join("worker.log");
-    let mut w = worker(&server, &token, &envs, &log);
+    let mut w = worker(&server, &worker_token, &envs, &log);
     let start = Instant::now();
     loop {
-        let b = batch(&server, &token, id);
+        let b = batch(&server, &station, id);
         let read = page_count - b["queued"].as_u64().unwrap() as usize;
         if read >= 8 {
             break;
@@ -274,9 +284,9 @@ fn production_line_survives_a_killed_worker() {
     }
     w.kill().unwrap(); // SIGKILL: jobs in hand are unacknowledged
     w.wait().unwrap();
-    let mut w = worker(&server, &token, &envs, &log);
+    let mut w = worker(&server, &worker_token, &envs, &log);
     let b = loop {
-        let b = batch(&server, &token, id);
+        let b = batch(&server, &station, id);
         if b["queued"] == 0 {
             break b;
         }

@@ -206,17 +206,25 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
     })
 }
 
-/// The listener's TLS from PEM files; with a client CA, clients must
-/// present a certificate it signed.
+/// Picks ring as rustls's crypto: two providers are in the dependency tree,
+/// so rustls cannot choose one itself.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The listener's TLS from PEM files. With a client CA, a client may present
+/// a certificate it signed (mTLS) and is then identified by it; clients
+/// without one still authenticate with a token.
 fn tls_config(c: &crate::config::TlsConfig) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
     use tonic::transport::{Certificate, Identity, ServerTlsConfig};
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
     match (&c.cert, &c.key) {
         (None, None) if c.client_ca.is_none() => Ok(None),
         (Some(cert), Some(key)) => {
+            install_crypto();
             let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
             if let Some(ca) = &c.client_ca {
-                tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
+                tls = tls.client_ca_root(Certificate::from_pem(read(ca)?)).client_auth_optional(true);
             }
             Ok(Some(tls))
         }

@@ -231,6 +231,7 @@ async fn every_cell_of_the_matrix(b: &Backend) {
                         action: asked,
                         purpose: "核对".into(),
                         dossiers: vec![d.id],
+                        numbers: vec![],
                         documents: vec![],
                         duration_hours: 1,
                     };
@@ -256,6 +257,7 @@ async fn every_cell_of_the_matrix(b: &Backend) {
                             action,
                             purpose: "试".into(),
                             dossiers: vec![d.id],
+                            numbers: vec![],
                             documents: vec![],
                             duration_hours: 1,
                         };
@@ -311,6 +313,7 @@ async fn approval_from_request_to_grant_and_expiry(b: &Backend) {
         action: Action::ViewDocuments,
         purpose: " ".into(),
         dossiers: vec![d.id],
+        numbers: vec![],
         documents: vec![],
         duration_hours: 8,
     };
@@ -319,6 +322,7 @@ async fn approval_from_request_to_grant_and_expiry(b: &Backend) {
         action: Action::ViewDocuments,
         purpose: "核对缴费记录".into(),
         dossiers: vec![d.id],
+        numbers: vec![],
         documents: vec![],
         duration_hours: 8,
     };
@@ -381,6 +385,7 @@ async fn approval_from_request_to_grant_and_expiry(b: &Backend) {
         action: Action::CopyExport,
         purpose: "复印交法务".into(),
         dossiers: vec![d.id],
+        numbers: vec![],
         documents: vec![],
         duration_hours: 2,
     };
@@ -395,6 +400,7 @@ async fn approval_from_request_to_grant_and_expiry(b: &Backend) {
         action: Action::ViewMetadata,
         purpose: "x".into(),
         dossiers: vec![d.id],
+        numbers: vec![],
         documents: vec![],
         duration_hours: 1,
     };
@@ -431,6 +437,7 @@ async fn external_authorities_see_only_named_documents(b: &Backend) {
         action: Action::ViewDocuments,
         purpose: "案件调查".into(),
         dossiers: vec![d.id],
+        numbers: vec![],
         documents: vec![],
         duration_hours: 4,
     };
@@ -439,6 +446,7 @@ async fn external_authorities_see_only_named_documents(b: &Backend) {
         action: Action::Borrow,
         purpose: "案件调查".into(),
         dossiers: vec![d.id],
+        numbers: vec![],
         documents: vec![],
         duration_hours: 4,
     };
@@ -447,6 +455,7 @@ async fn external_authorities_see_only_named_documents(b: &Backend) {
         action: Action::ViewDocuments,
         purpose: "案件调查".into(),
         dossiers: vec![d.id],
+        numbers: vec![],
         documents: vec![contract],
         duration_hours: 4,
     };
@@ -651,6 +660,7 @@ async fn sites_are_isolated(b: &Backend) {
         action: Action::ViewDocuments,
         purpose: "x".into(),
         dossiers: vec![d_theirs.id],
+        numbers: vec![],
         documents: vec![],
         duration_hours: 1,
     };

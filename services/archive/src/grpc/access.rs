@@ -151,9 +151,9 @@ impl AccessService for AccessApi {
         let p = NewPrincipal {
             name: r.name.trim().to_string(),
             role: role.unwrap_or(Role::Staff),
-            site_id: (r.site_id > 0).then(|| SiteId(r.site_id as i64)),
+            site_id: (r.site_id > 0).then_some(SiteId(r.site_id as i64)),
             department: r.department.trim().chars().take(100).collect(),
-            customer_id: (r.customer_id > 0).then(|| CustomerId(r.customer_id as i64)),
+            customer_id: (r.customer_id > 0).then_some(CustomerId(r.customer_id as i64)),
             cert_sha256: (!r.cert_sha256.trim().is_empty()).then(|| r.cert_sha256.trim().to_string()),
         };
         let p = wire(self.desk.create_principal(&who, p).await)?;
@@ -168,7 +168,7 @@ impl AccessService for AccessApi {
     ) -> Result<Response<pb::ListPrincipalsResponse>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let site = (r.site_id > 0).then(|| SiteId(r.site_id as i64));
+        let site = (r.site_id > 0).then_some(SiteId(r.site_id as i64));
         let list = wire(self.desk.list_principals(&who, site).await)?;
         Ok(Response::new(pb::ListPrincipalsResponse { principals: list.into_iter().map(principal_pb).collect() }))
     }
@@ -235,6 +235,7 @@ impl AccessService for AccessApi {
             action: action.unwrap_or(Action::ViewMetadata),
             purpose: r.purpose,
             dossiers,
+            numbers: r.archive_numbers,
             documents,
             duration_hours: r.duration_hours,
         };
@@ -303,7 +304,7 @@ impl AccessService for AccessApi {
             request_id: None,
             principal_id: grantee.id,
             action: action.unwrap_or(Action::ViewMetadata),
-            site_id: (r.site_id > 0).then(|| SiteId(r.site_id as i64)),
+            site_id: (r.site_id > 0).then_some(SiteId(r.site_id as i64)),
             dossiers,
             documents,
             granted_by: who.name().to_string(),

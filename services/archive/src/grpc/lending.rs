@@ -129,8 +129,8 @@ impl LendingService for LendingApi {
     async fn list_loans(&self, req: Request<pb::ListLoansRequest>) -> Result<Response<pb::ListLoansResponse>, Status> {
         let who = caller(&req)?;
         let r = req.into_inner();
-        let site = (r.site_id > 0).then(|| SiteId(r.site_id as i64));
-        let dossier = (r.dossier_id > 0).then(|| DossierId(r.dossier_id as i64));
+        let site = (r.site_id > 0).then_some(SiteId(r.site_id as i64));
+        let dossier = (r.dossier_id > 0).then_some(DossierId(r.dossier_id as i64));
         let list = wire(self.0.list_loans(&who, site, dossier, r.open_only, r.overdue).await)?;
         let today = self.0.clock().today();
         Ok(Response::new(pb::ListLoansResponse { loans: list.into_iter().map(|l| loan_pb(l, today)).collect() }))
@@ -168,7 +168,7 @@ impl AuditService for AuditApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let q = AuditQuery {
-            dossier_id: (r.dossier_id > 0).then(|| DossierId(r.dossier_id as i64)),
+            dossier_id: (r.dossier_id > 0).then_some(DossierId(r.dossier_id as i64)),
             principal: (!r.principal.trim().is_empty()).then(|| r.principal.trim().to_string()),
             site_id: None,
             from: time(r.from),

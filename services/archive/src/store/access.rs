@@ -444,13 +444,11 @@ impl AccessStore for SqlStore {
     async fn decide_request(
         &self,
         id: i64,
-        state: RequestState,
-        by: &str,
-        note: &str,
-        at: DateTime<Utc>,
+        decision: RequestDecision,
         grant: Option<NewGrant>,
         audit: AuditEntry,
     ) -> Result<AccessRequest> {
+        let RequestDecision { state, by, note, at } = decision;
         let w = self.write().await?;
         // Only a pending request changes: two approvers deciding at once
         // cannot both succeed.
@@ -460,7 +458,7 @@ impl AccessStore for SqlStore {
         };
         let r = access_request::Entity::update_many()
             .col_expr(access_request::Column::State, Expr::value(state.as_str()))
-            .col_expr(access_request::Column::DecidedBy, Expr::value(fit(by, 100)))
+            .col_expr(access_request::Column::DecidedBy, Expr::value(fit(&by, 100)))
             .col_expr(access_request::Column::DecidedAt, Expr::value(at))
             .col_expr(access_request::Column::Note, Expr::value(note))
             .col_expr(access_request::Column::GrantId, Expr::value(grant_id))
@@ -667,16 +665,9 @@ impl AccessStore for SqlStore {
         Ok(m.map(|m| PrincipalId(m.principal_id)))
     }
 
-    async fn hand_over(
-        &self,
-        from: &Principal,
-        to: &Principal,
-        site: Option<SiteId>,
-        by: &str,
-        note: &str,
-        at: DateTime<Utc>,
-        audit: AuditEntry,
-    ) -> Result<Handover> {
+    async fn hand_over(&self, order: HandoverOrder, audit: AuditEntry) -> Result<Handover> {
+        let HandoverOrder { from, to, site_id: site, by, note, at } = order;
+        let (from, to) = (&from, &to);
         let w = self.write().await?;
         let kept = custody::Entity::find()
             .select_only()
@@ -703,10 +694,10 @@ impl AccessStore for SqlStore {
             site_id: Set(site.map(|s| s.0)),
             from_id: Set(from.id.0),
             to_id: Set(to.id.0),
-            by_name: Set(fit(by, 100)),
+            by_name: Set(fit(&by, 100)),
             at: Set(at),
             dossiers: Set(serde_json::to_string(&numbers).map_err(ArchiveError::internal)?),
-            note: Set(note.into()),
+            note: Set(note),
         }
         .insert(&w.txn)
         .await

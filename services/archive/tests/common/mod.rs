@@ -83,11 +83,11 @@ macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {$(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { let b = crate::common::sqlite().await; super::$name(&b).await; b.finish().await; }
+            async fn $name() { let b = $crate::common::sqlite().await; super::$name(&b).await; b.finish().await; }
         )*}
         mod on_postgres {$(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() { if let Some(b) = crate::common::postgres().await { super::$name(&b).await; b.finish().await; } }
+            async fn $name() { if let Some(b) = $crate::common::postgres().await { super::$name(&b).await; b.finish().await; } }
         )*}
     };
 }

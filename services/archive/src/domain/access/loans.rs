@@ -185,7 +185,9 @@ impl Desk {
         let note = clean(note, 500).map_err(|e| ArchiveError::invalid("note", e.to_string()))?;
         let mut audit = AuditEntry::by(caller, "hand_over", format!("custody of {}", from.name));
         audit.site_id = site;
-        self.store().hand_over(&from, &to, site, &caller.principal.name, &note, self.clock().now(), audit).await
+        let order =
+            HandoverOrder { from, to, site_id: site, by: caller.principal.name.clone(), note, at: self.clock().now() };
+        self.store().hand_over(order, audit).await
     }
 
     pub async fn list_handovers(&self, caller: &Caller) -> Result<Vec<Handover>> {

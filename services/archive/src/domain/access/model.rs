@@ -128,6 +128,8 @@ pub struct NewAccessRequest {
     pub action: Action,
     pub purpose: String,
     pub dossiers: Vec<DossierId>,
+    /// Dossiers named by archive number, resolved within the requester's scope.
+    pub numbers: Vec<String>,
     /// Limits the grant to these documents of the dossiers (required of
     /// external authorities viewing documents).
     pub documents: Vec<DocumentId>,
@@ -366,4 +368,25 @@ pub struct ChainReport {
     pub rows: u64,
     /// The first row that does not match the chain, and why.
     pub broken: Option<(i64, String)>,
+}
+
+/// How a request was decided, as the store records it.
+#[derive(Debug, Clone)]
+pub struct RequestDecision {
+    pub state: RequestState,
+    pub by: String,
+    pub note: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A custody hand-over about to be recorded.
+#[derive(Debug, Clone)]
+pub struct HandoverOrder {
+    pub from: Principal,
+    pub to: Principal,
+    /// Only the dossiers of this site, if given.
+    pub site_id: Option<SiteId>,
+    pub by: String,
+    pub note: String,
+    pub at: DateTime<Utc>,
 }

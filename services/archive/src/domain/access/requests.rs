@@ -71,7 +71,18 @@ impl Desk {
         if r.purpose.is_empty() {
             v.add("purpose", "is required: say why you need access (the register records it)");
         }
-        if r.dossiers.is_empty() {
+        for (i, n) in std::mem::take(&mut r.numbers).into_iter().enumerate() {
+            let key = DossierKey::Number(crate::domain::text::to_half_width(n.trim()).to_ascii_uppercase());
+            match self.archive.get_dossier(&key).await {
+                Ok(d) if in_scope(caller, &Subject::of(&d)) => r.dossiers.push(d.id),
+                // Out of scope answers like a number that does not exist.
+                Ok(_) | Err(ArchiveError::NotFound { .. }) => {
+                    v.add(format!("archive_numbers[{i}]"), format!("dossier {} not found", n.trim()))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if r.dossiers.is_empty() && v.is_empty() {
             v.add("dossier_ids", "name at least one dossier");
         }
         if r.dossiers.len() > 100 {
@@ -216,7 +227,8 @@ impl Desk {
             .detail(format!("{} for {} on dossiers {}", r.action, r.requester_name, ids(&r.dossiers)));
         audit.site_id = Some(r.site_id);
         audit.dossier_id = r.dossiers.first().copied();
-        self.store().decide_request(id, state, &caller.principal.name, &note, now, grant, audit).await
+        let decision = RequestDecision { state, by: caller.principal.name.clone(), note, at: now };
+        self.store().decide_request(id, decision, grant, audit).await
     }
 
     /// A grant made directly by an administrator, e.g. for an internal

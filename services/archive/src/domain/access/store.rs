@@ -43,10 +43,7 @@ pub trait AccessStore: Send + Sync + 'static {
     async fn decide_request(
         &self,
         id: i64,
-        state: RequestState,
-        by: &str,
-        note: &str,
-        at: DateTime<Utc>,
+        decision: RequestDecision,
         grant: Option<NewGrant>,
         audit: AuditEntry,
     ) -> Result<AccessRequest>;
@@ -76,16 +73,7 @@ pub trait AccessStore: Send + Sync + 'static {
     async fn custodian(&self, dossier: DossierId) -> Result<Option<PrincipalId>>;
     /// Moves every dossier in `from`'s custody (at `site`, if given) to `to`
     /// and records the hand-over list, in one transaction.
-    async fn hand_over(
-        &self,
-        from: &Principal,
-        to: &Principal,
-        site: Option<SiteId>,
-        by: &str,
-        note: &str,
-        at: DateTime<Utc>,
-        audit: AuditEntry,
-    ) -> Result<Handover>;
+    async fn hand_over(&self, order: HandoverOrder, audit: AuditEntry) -> Result<Handover>;
     async fn list_handovers(&self, site: Option<SiteId>) -> Result<Vec<Handover>>;
 
     /// Appends one row to the audit chain in a transaction of its own.
