@@ -82,6 +82,14 @@ pub enum AccessCmd {
         #[arg(long, default_value_t = 0)]
         hours: u32,
     },
+    /// Owners: ask the archive to correct your dossier (a review task for the archivists).
+    Correct {
+        dossier: String,
+        #[arg(long, default_value = "")]
+        field: String,
+        #[arg(long)]
+        text: String,
+    },
     /// Your requests, or with --to-decide the pending ones you may decide.
     List {
         #[arg(long)]
@@ -386,6 +394,11 @@ pub async fn access(c: &mut Clients, json_out: bool, cmd: AccessCmd) -> anyhow::
                 duration_hours: hours,
             };
             print(json_out, request(&c.access.request_access(r).await?.into_inner()));
+        }
+        AccessCmd::Correct { dossier, field, text } => {
+            let r = pb::RequestCorrectionRequest { dossier, field, text };
+            let id = c.access.request_correction(r).await?.into_inner().review_task_id;
+            print(json_out, json!({"review_task_id": id}));
         }
         AccessCmd::List { to_decide } => {
             let r = pb::ListAccessRequestsRequest { to_decide, state: 0 };

@@ -117,6 +117,54 @@ fn request_approval_lending_and_audit_with_danganctl() {
     assert_eq!(verify.code, 0, "{}", verify.stderr);
     assert!(verify.stdout.contains("intact"), "{}", verify.stdout);
 
+    // An owner asks for a correction: a review task for the site's archivists.
+    let d = ok(ctl(&server, &admin, &["--json", "dossier", "get", "CPM-AVIC-001"]));
+    let customer = d["parties"][0]["customer_id"].as_u64().unwrap().to_string();
+    let made = ctl(
+        &server,
+        &admin,
+        &["principal", "create", "owner.wang", "--role", "owner", "--site", "AVIC", "--customer", &customer],
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let owner = ctl(&server, &admin, &["token", "issue", "owner.wang"]).stdout.trim().to_string();
+    let mine = ok(ctl(&server, &owner, &["--json", "dossier", "search", "--site", "AVIC", "--all"]));
+    let numbers: Vec<&str> =
+        mine["items"].as_array().unwrap().iter().map(|d| d["archive_number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, vec!["CPM-AVIC-001"], "an owner finds only their own dossiers");
+    let asked = ok(ctl(
+        &server,
+        &owner,
+        &["--json", "access", "correct", "CPM-AVIC-001", "--field", "phone", "--text", "电话应为 13900001111"],
+    ));
+    let task = asked["review_task_id"].as_u64().unwrap();
+    refused(
+        &ctl(&server, &staff, &["access", "correct", "CPM-AVIC-001", "--text", "x"]),
+        "staff asking for a correction",
+    );
+    let queue = ok(ctl(&server, &archivist, &["--json", "review", "list"]));
+    let t = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"].as_u64() == Some(task))
+        .expect("the archivist sees the correction");
+    assert_eq!((t["kind"].as_str(), t["field"].as_str()), (Some("correction"), Some("phone")));
+    assert!(
+        ok(ctl(&server, &other_site, &["--json", "review", "list"]))
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["id"].as_u64() != Some(task))
+    );
+    let no_note = ctl(&server, &archivist, &["review", "resolve", &task.to_string(), "done"]);
+    assert!(no_note.code != 0 && no_note.stderr.contains("note"), "{}", no_note.stderr);
+    let done = ctl(
+        &server,
+        &archivist,
+        &["review", "resolve", &task.to_string(), "13900001111", "--note", "已按业主要求更正"],
+    );
+    assert_eq!(done.code, 0, "{}", done.stderr);
+
     // A revoked token stops at once; a disabled principal too.
     let tid = tokens[0]["id"].as_u64().unwrap().to_string();
     assert_eq!(ctl(&server, &admin, &["token", "revoke", &tid]).code, 0);

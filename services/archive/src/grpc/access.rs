@@ -313,6 +313,17 @@ impl AccessService for AccessApi {
         Ok(Response::new(grant_pb(wire(self.desk.create_grant(&who, g).await)?)))
     }
 
+    async fn request_correction(
+        &self,
+        req: Request<pb::RequestCorrectionRequest>,
+    ) -> Result<Response<pb::RequestCorrectionResponse>, Status> {
+        let who = caller(&req)?;
+        let r = req.into_inner();
+        let key = wire(super::lending::dossier_key(&r.dossier))?;
+        let id = wire(self.desk.request_correction(&who, &key, &r.field, &r.text).await)?;
+        Ok(Response::new(pb::RequestCorrectionResponse { review_task_id: id as u64 }))
+    }
+
     async fn list_grants(
         &self,
         req: Request<pb::ListGrantsRequest>,

@@ -73,7 +73,7 @@ fn record_pb(r: AuditRecord) -> pb::AuditRecord {
 }
 
 /// A dossier named by id (digits) or archive number.
-fn dossier_key(s: &str) -> crate::domain::Result<DossierKey> {
+pub(super) fn dossier_key(s: &str) -> crate::domain::Result<DossierKey> {
     let s = crate::domain::text::to_half_width(s.trim());
     if s.is_empty() {
         return Err(crate::domain::ArchiveError::invalid("dossier", "name the dossier (id or archive number)"));

@@ -64,6 +64,17 @@ impl IngestApi {
         Ok((b, code))
     }
 
+    /// The site a review task belongs to: its batch's, or for a correction
+    /// request (no scan) its dossier's.
+    async fn task_site(&self, t: &super::model::Review) -> Result<i64, Status> {
+        if t.batch_id != 0 {
+            return Ok(wire(self.0.store.scan_batch(t.batch_id).await)?.0.site_id);
+        }
+        let d = t.dossier_id.unwrap_or(0);
+        let key = DossierKey::Id(crate::domain::model::DossierId(d));
+        Ok(wire(self.0.archive.get_dossier(&key).await)?.site_id.0)
+    }
+
     /// Extracted values unmasked only for roles that see owner data unmasked.
     async fn reveal(&self, who: &Caller, asked: bool) -> Result<bool, Status> {
         if !asked {
@@ -329,11 +340,11 @@ impl IngestService for IngestApi {
         let mut out = Vec::new();
         let mut sites = std::collections::HashMap::new();
         for t in tasks {
-            let site = match sites.get(&t.batch_id) {
+            let site = match sites.get(&(t.batch_id, t.dossier_id)) {
                 Some(s) => *s,
                 None => {
-                    let s = wire(self.0.store.scan_batch(t.batch_id).await)?.0.site_id;
-                    sites.insert(t.batch_id, s);
+                    let s = self.task_site(&t).await?;
+                    sites.insert((t.batch_id, t.dossier_id), s);
                     s
                 }
             };
@@ -349,9 +360,9 @@ impl IngestService for IngestApi {
         self.require(&who, who.role().files_documents(), "work the review queue").await?;
         let r = req.into_inner();
         let task = wire(self.0.store.scan_review(r.id as i64).await)?;
-        self.batch_for(&who, task.batch_id)
-            .await
-            .map_err(|_| Status::not_found(format!("review task {} not found", r.id)))?;
+        if !who.in_scope(SiteId(self.task_site(&task).await?)) {
+            return Err(Status::not_found(format!("review task {} not found", r.id)));
+        }
         let entry = AuditEntry::by(&who, "resolve_review", format!("review task {}", r.id)).purpose(&who.purpose);
         let actor = Actor::audited(&who, entry);
         let t = wire(self.0.resolve(r.id as i64, &r.value, &r.note, &actor).await)?;

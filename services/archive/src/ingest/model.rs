@@ -94,6 +94,8 @@ crate::domain::model::str_enum!(ReviewKind {
     CrossCheck = "cross_check",
     /// A page whose dossier could not be determined.
     Routing = "routing",
+    /// An owner asks for a correction of their dossier (no scan behind it).
+    Correction = "correction",
 });
 
 #[derive(Debug, Clone)]
@@ -108,6 +110,7 @@ pub struct NewReview {
 #[derive(Debug, Clone)]
 pub struct Review {
     pub id: i64,
+    /// 0 for a correction request.
     pub job_id: i64,
     pub batch_id: i64,
     pub kind: ReviewKind,

@@ -17,6 +17,7 @@ use sea_orm::{
 
 use super::entities::{
     access_grant, access_request, api_token, audit_head, audit_log, custody, dossier, handover, loan, principal,
+    review_task,
 };
 use super::{SqlStore, map_db};
 use crate::domain::access::audit::{Verifier, row_hash};
@@ -741,6 +742,34 @@ impl AccessStore for SqlStore {
             });
         }
         Ok(out)
+    }
+
+    async fn add_correction(&self, dossier: DossierId, field: &str, text: &str, audit: AuditEntry) -> Result<i64> {
+        let w = self.write().await?;
+        let m = review_task::ActiveModel {
+            id: NotSet,
+            job_id: Set(None),
+            batch_id: Set(None),
+            kind: Set("correction".into()),
+            field_key: Set(fit(field, 64)),
+            suggested_enc: Set(self.seal_text(text)),
+            confidence: Set(0.0),
+            reason: Set(format!("{} asks for a correction", audit.principal)),
+            dossier_id: Set(Some(dossier.0)),
+            state: Set("open".into()),
+            resolved_enc: Set(String::new()),
+            resolved_by: Set(String::new()),
+            created_at: Set(Utc::now()),
+            resolved_at: Set(None),
+        }
+        .insert(&w.txn)
+        .await
+        .map_err(map_db)?;
+        let mut audit = audit;
+        audit.detail = format!("review task {}", m.id);
+        self.audit_in(&w.txn, &audit).await?;
+        w.txn.commit().await.map_err(map_db)?;
+        Ok(m.id)
     }
 
     async fn append_audit(&self, e: AuditEntry) -> Result<i64> {

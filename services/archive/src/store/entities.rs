@@ -325,8 +325,9 @@ pub mod review_task {
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub job_id: i64,
-        pub batch_id: i64,
+        /// None for an owner's correction request, which comes from no scan.
+        pub job_id: Option<i64>,
+        pub batch_id: Option<i64>,
         pub kind: String,
         pub field_key: String,
         pub suggested_enc: String,

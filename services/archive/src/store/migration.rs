@@ -9,7 +9,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Registry), Box::new(M0002ScanLine), Box::new(M0003Access)]
+        vec![Box::new(M0001Registry), Box::new(M0002ScanLine), Box::new(M0003Access), Box::new(M0004Corrections)]
     }
 }
 
@@ -889,6 +889,56 @@ impl MigrationTrait for M0003Access {
                 "INSERT INTO audit_head (id, seq, hash) SELECT 1, 0, '{genesis}' WHERE NOT EXISTS (SELECT 1 FROM audit_head)"
             ))
             .await?;
+        Ok(())
+    }
+}
+
+/// Review tasks without a scan behind them: an owner's correction request
+/// names a dossier but no job or batch.
+struct M0004Corrections;
+
+impl MigrationName for M0004Corrections {
+    fn name(&self) -> &str {
+        "m0004_corrections"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0004Corrections {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let db = m.get_connection();
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            db.execute_unprepared(
+                "ALTER TABLE review_tasks ALTER COLUMN job_id DROP NOT NULL, ALTER COLUMN batch_id DROP NOT NULL",
+            )
+            .await?;
+            return Ok(());
+        }
+        // SQLite cannot drop NOT NULL: rebuild the table from its own DDL.
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'review_tasks'",
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Migration("review_tasks is missing".into()))?;
+        let ddl: String = row.try_get("", "sql")?;
+        let relaxed = ddl
+            .replace("\"job_id\" integer NOT NULL", "\"job_id\" integer NULL")
+            .replace("\"batch_id\" integer NOT NULL", "\"batch_id\" integer NULL")
+            .replacen("CREATE TABLE \"review_tasks\"", "CREATE TABLE \"review_tasks_v2\"", 1);
+        if relaxed.matches(" integer NULL").count() < 3 {
+            return Err(DbErr::Migration(format!("unexpected review_tasks schema: {ddl}")));
+        }
+        // One call: the statements run in order on one connection (SQLite
+        // migrations run outside a transaction, on any connection of the
+        // pool), inside a savepoint so a failure leaves the old table.
+        let script = format!(
+            "SAVEPOINT m0004; {relaxed}; INSERT INTO review_tasks_v2 SELECT * FROM review_tasks; DROP TABLE review_tasks; \
+             ALTER TABLE review_tasks_v2 RENAME TO review_tasks; \
+             CREATE INDEX IF NOT EXISTS ix_review_state ON review_tasks (state, id); RELEASE m0004;"
+        );
+        db.execute_unprepared(&script).await?;
         Ok(())
     }
 }

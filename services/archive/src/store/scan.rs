@@ -38,7 +38,7 @@ fn batch_from(m: scan_batch::Model) -> Batch {
 }
 
 impl SqlStore {
-    fn seal_text(&self, s: &str) -> String {
+    pub(super) fn seal_text(&self, s: &str) -> String {
         if s.is_empty() { String::new() } else { B64.encode(self.crypto.seal_str(SCAN_CTX, s)) }
     }
 
@@ -392,8 +392,8 @@ impl SqlStore {
         for r in filing.reviews {
             review_task::ActiveModel {
                 id: NotSet,
-                job_id: Set(job.id),
-                batch_id: Set(job.batch_id),
+                job_id: Set(Some(job.id)),
+                batch_id: Set(Some(job.batch_id)),
                 kind: Set(r.kind.as_str().into()),
                 field_key: Set(r.field_key),
                 suggested_enc: Set(self.seal_text(&r.suggested)),
@@ -424,8 +424,8 @@ impl SqlStore {
     fn review_from(&self, m: review_task::Model) -> Result<Review> {
         Ok(Review {
             id: m.id,
-            job_id: m.job_id,
-            batch_id: m.batch_id,
+            job_id: m.job_id.unwrap_or(0),
+            batch_id: m.batch_id.unwrap_or(0),
             kind: ReviewKind::parse(&m.kind).unwrap_or(ReviewKind::Field),
             field_key: m.field_key,
             suggested: self.open_text(&m.suggested_enc)?,

@@ -311,6 +311,38 @@ impl Desk {
     }
 }
 
+impl Desk {
+    /// An owner asks for a correction of their own dossier: it becomes a
+    /// review task for the archivists of the site (the review queue).
+    pub async fn request_correction(
+        &self,
+        caller: &Caller,
+        dossier: &DossierKey,
+        field: &str,
+        text: &str,
+    ) -> Result<i64> {
+        self.gate
+            .require(caller, caller.role() == Role::Owner, "ask for corrections (owners ask of their own dossiers)")
+            .await?;
+        let d = self.archive.get_dossier(dossier).await?;
+        let s = Subject::of(&d);
+        if !in_scope(caller, &s) {
+            return Err(ArchiveError::not_found("dossier", format!("{dossier:?}")));
+        }
+        let mut v = Violations::new();
+        let text = v.check("text", clean(text, 1000)).unwrap_or_default();
+        if text.is_empty() {
+            v.add("text", "say what is wrong and what it should be");
+        }
+        let field = v.check("field", clean(field, 64)).unwrap_or_default();
+        v.into_result()?;
+        let audit = AuditEntry::by(caller, "request_correction", format!("dossier {}", d.id))
+            .dossier(d.id, d.site_id)
+            .purpose(&caller.purpose);
+        self.store().add_correction(d.id, &field, &text, audit).await
+    }
+}
+
 fn ids(d: &[DossierId]) -> String {
     d.iter().map(|d| d.0.to_string()).collect::<Vec<_>>().join(", ")
 }

@@ -76,6 +76,10 @@ pub trait AccessStore: Send + Sync + 'static {
     async fn hand_over(&self, order: HandoverOrder, audit: AuditEntry) -> Result<Handover>;
     async fn list_handovers(&self, site: Option<SiteId>) -> Result<Vec<Handover>>;
 
+    /// Opens a review task asking the archivists to correct a dossier (the
+    /// requested text sealed like every review value); returns its id.
+    async fn add_correction(&self, dossier: DossierId, field: &str, text: &str, audit: AuditEntry) -> Result<i64>;
+
     /// Appends one row to the audit chain in a transaction of its own.
     async fn append_audit(&self, e: AuditEntry) -> Result<i64>;
     async fn query_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>>;
