@@ -256,7 +256,7 @@ fn handover(h: &pb::Handover) -> Value {
 fn audit_row(r: &pb::AuditRecord) -> Value {
     json!({"seq": r.seq, "at": ts(&r.at), "principal": r.principal, "role": r.role, "action": r.action,
         "outcome": r.outcome, "target": r.target, "dossier_id": r.dossier_id, "site_id": r.site_id,
-        "grant_id": r.grant_id, "purpose": r.purpose, "client": r.client, "detail": r.detail, "hash": r.hash})
+        "grant_id": (r.grant_id > 0).then_some(r.grant_id), "purpose": r.purpose, "client": r.client, "detail": r.detail, "hash": r.hash})
 }
 
 fn print(json_out: bool, v: Value) {

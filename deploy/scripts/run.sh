@@ -50,6 +50,9 @@ echo; echo "Uploading the sample scans to site AVIC (it creates dossiers for new
 $ctl scan upload .dangan/samples --site AVIC --box SAMPLE-1 --wait
 echo; echo "Open review tasks:"; $ctl review list
 echo; echo "Dossiers of site CPM-AVIC now:"; $ctl dossier search --site AVIC --all
+echo; echo "The audit trail (every read, change and refusal, hash-chained):"
+$ctl audit list --dossier CPM-AVIC-001 --limit 8
+$ctl audit verify
 
 cat <<MSG
 
@@ -58,10 +61,12 @@ In another shell:
   export DANGAN_SERVER=http://$listen DANGAN_TOKEN=\$(cat $data/admin.token)
   $ctl dossier search --site AVIC --incomplete
   $ctl dossier history CPM-AVIC-003
+  $ctl principal create zhao.min --role staff --site AVIC --department 客服部 && $ctl token issue zhao.min
   $ctl dossier get CPM-AVIC-001 --reveal --json
   $ctl scan upload DIR --site AVIC --wait       # your own scans (PNG, JPEG, TIFF)
   $ctl review list
   $ctl --help
+Roles, approvals, lending and the audit trail: docs/access.md.
 MSG
 
 if [ "${DETACH:-0}" = 1 ]; then

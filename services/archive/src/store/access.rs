@@ -517,10 +517,12 @@ impl AccessStore for SqlStore {
         Ok(q.limit(1000).all(&self.db).await.map_err(map_db)?.into_iter().map(grant_from).collect())
     }
 
-    async fn record_expired(&self, expired: Vec<(i64, AuditEntry)>, at: DateTime<Utc>) -> Result<()> {
+    async fn record_expired(&self, mut expired: Vec<(i64, AuditEntry)>, at: DateTime<Utc>) -> Result<()> {
         if expired.is_empty() {
             return Ok(());
         }
+        // Rows locked in id order: two callers recording the same expiries cannot deadlock.
+        expired.sort_by_key(|(id, _)| *id);
         let w = self.write().await?;
         for (id, audit) in expired {
             // Another call may have recorded it first: then write nothing.

@@ -205,7 +205,11 @@ impl Desk {
         if !caller.in_scope(new.site_id) {
             self.gate.require(caller, false, "create dossiers at another site").await?;
         }
-        let actor = self.change(caller, Action::Edit, &s).await?;
+        let mut actor = self.change(caller, Action::Edit, &s).await?;
+        if let Some(e) = &mut actor.audit {
+            // The store names the dossier once it has its id.
+            e.target.clear();
+        }
         let d = self.archive.create_dossier(new, actor).await?;
         if caller.role() == Role::Archivist {
             // The archivist who opens a dossier keeps it until a hand-over.
