@@ -32,6 +32,7 @@ suite!(
     audit_chain_detects_an_edited_row,
     audit_rows_share_the_change_transaction,
     tokens_are_stored_hashed_and_principals_validated,
+    concurrent_reads_and_changes_keep_one_chain,
 );
 
 const DEPT: &str = "客服部";
@@ -850,4 +851,32 @@ async fn tokens_are_stored_hashed_and_principals_validated(b: &Backend) {
         w.desk.issue_token(&w.admin, &PrincipalKey::Name("scanner-1".into()), "", None).await,
         Err(ArchiveError::FailedPrecondition(_))
     ));
+}
+
+async fn concurrent_reads_and_changes_keep_one_chain(b: &Backend) {
+    let w = Arc::new(world(b, AccessSettings::default()).await);
+    let c = w.customer(w.site.id, "王芳").await;
+    let d = w.dossier(w.site.id, "1201", c.id, SecurityLevel::TopSecret).await;
+    let archivist = w.principal("li.arch", Role::Archivist, None, None).await;
+    let before = w.store.verify_audit().await.unwrap().rows;
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (w, who) = (w.clone(), archivist.clone());
+        tasks.push(tokio::spawn(async move {
+            if i % 10 == 0 {
+                // Changes write their rows inside their own transactions, between
+                // the batches: a dossier and its document, two rows.
+                w.dossier(w.site.id, &format!("9{i:02}"), CustomerId(1), SecurityLevel::Normal).await;
+                Ok(())
+            } else {
+                w.desk.get_dossier(&who, &DossierKey::Id(d.id), false).await.map(|_| ())
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let after = w.store.verify_audit().await.unwrap();
+    assert_eq!(after.broken, None, "{after:?}");
+    assert_eq!(after.rows, before + 54 + 6 * 2, "one row per call, none lost, none twice");
 }

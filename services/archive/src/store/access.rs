@@ -775,10 +775,7 @@ impl AccessStore for SqlStore {
     }
 
     async fn append_audit(&self, e: AuditEntry) -> Result<i64> {
-        let w = self.write().await?;
-        let seq = self.audit_in(&w.txn, &e).await?;
-        w.txn.commit().await.map_err(map_db)?;
-        Ok(seq)
+        self.append_queued(e).await
     }
 
     async fn query_audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>> {

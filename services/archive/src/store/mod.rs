@@ -2,6 +2,7 @@
 //! SQLite (the embedded default) and PostgreSQL (production).
 
 pub mod access;
+mod audit_queue;
 pub mod bulk;
 mod codec;
 pub mod entities;
@@ -33,6 +34,9 @@ pub struct SqlStore {
     /// SQLITE_BUSY when a read transaction tries to upgrade. None on PostgreSQL,
     /// where row locks order concurrent writers.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// The group-commit queue of audit rows written on their own (reads and
+    /// refusals), started on first use.
+    audit_queue: Arc<std::sync::OnceLock<audit_queue::Queue>>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -78,7 +82,7 @@ impl SqlStore {
             Database::connect(opts).await.map_err(|e| ArchiveError::Unavailable(describe_connect_error(url, &e)))?;
         migration::Migrator::up(&db, None).await.map_err(map_db)?;
         let write_lock = (db.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { db, crypto, write_lock })
+        Ok(Self { db, crypto, write_lock, audit_queue: Default::default() })
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
