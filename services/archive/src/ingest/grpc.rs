@@ -257,6 +257,10 @@ impl IngestService for IngestApi {
         let reveal = self.reveal(&who, r.reveal_private).await?;
         let (b, site_code) = self.batch_for(&who, r.batch_id as i64).await?;
         let jobs = wire(self.0.store.scan_jobs(b.id, 0).await)?;
+        // The pages' values and dossiers are dossier content: the read is recorded.
+        let mut entry = AuditEntry::by(&who, "scan_status", format!("scan batch {}", b.id)).purpose(&who.purpose);
+        entry.site_id = Some(SiteId(b.site_id));
+        wire(self.1.gate().record(entry.detail(if reveal { "unmasked" } else { "" })).await)?;
         let dossier_number = match b.dossier_id {
             Some(d) => {
                 wire(self.0.archive.get_dossier(&DossierKey::Id(crate::domain::model::DossierId(d))).await)?
@@ -352,6 +356,11 @@ impl IngestService for IngestApi {
                 out.push(self.review_pb(t, reveal).await);
             }
         }
+        let mut entry = AuditEntry::by(&who, "review_list", "review queue")
+            .purpose(&who.purpose)
+            .detail(format!("{} tasks{}", out.len(), if reveal { ", unmasked" } else { "" }));
+        entry.site_id = who.principal.site_id;
+        wire(self.1.gate().record(entry).await)?;
         Ok(Response::new(pb::ListReviewsResponse { tasks: out }))
     }
 
