@@ -108,48 +108,63 @@ fn fit(s: &str, max: usize) -> String {
 impl SqlStore {
     /// Appends `e` to the audit chain inside `conn`'s transaction.
     pub(super) async fn audit_in<C: ConnectionTrait>(&self, conn: &C, e: &AuditEntry) -> Result<i64> {
+        let seqs = self.audit_many(conn, std::slice::from_ref(e)).await?;
+        seqs.first().copied().ok_or_else(|| ArchiveError::not_found("audit row", 0))
+    }
+
+    /// Appends rows to the chain inside `conn`'s transaction: the head is
+    /// read (and locked) once, the rows go in one INSERT and the head is
+    /// moved once, whatever the number of rows.
+    pub(super) async fn audit_many<C: ConnectionTrait>(&self, conn: &C, rows: &[AuditEntry]) -> Result<Vec<i64>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut q = audit_head::Entity::find_by_id(1);
         if self.backend() == DbBackend::Postgres {
             q = q.lock_exclusive();
         }
         let head = q.one(conn).await.map_err(map_db)?.ok_or_else(|| ArchiveError::not_found("audit head", 1))?;
-        let mut e = e.clone();
-        e.principal = fit(&e.principal, 100);
-        e.target = fit(&e.target, 200);
-        e.client = fit(&e.client, 100);
-        let seq = head.seq + 1;
-        // Whole microseconds: what both databases store and the verifier hashes.
-        let at = Utc::now().timestamp_micros();
-        let hash = row_hash(seq, at, &e, &head.hash);
-        audit_log::ActiveModel {
-            seq: Set(seq),
-            at_micros: Set(at),
-            principal_id: Set(e.principal_id.map(|p| p.0)),
-            principal: Set(e.principal),
-            role: Set(e.role),
-            action: Set(e.action),
-            outcome: Set(e.outcome.as_str().into()),
-            target: Set(e.target),
-            dossier_id: Set(e.dossier_id.map(|d| d.0)),
-            site_id: Set(e.site_id.map(|s| s.0)),
-            grant_id: Set(e.grant_id),
-            purpose: Set(e.purpose),
-            client: Set(e.client),
-            detail: Set(e.detail),
-            prev_hash: Set(head.hash),
-            hash: Set(hash.clone()),
+        let (mut seq, mut prev) = (head.seq, head.hash);
+        let mut models = Vec::with_capacity(rows.len());
+        let mut seqs = Vec::with_capacity(rows.len());
+        for e in rows {
+            let mut e = e.clone();
+            e.principal = fit(&e.principal, 100);
+            e.target = fit(&e.target, 200);
+            e.client = fit(&e.client, 100);
+            seq += 1;
+            // Whole microseconds: what both databases store and the verifier hashes.
+            let at = Utc::now().timestamp_micros();
+            let hash = row_hash(seq, at, &e, &prev);
+            models.push(audit_log::ActiveModel {
+                seq: Set(seq),
+                at_micros: Set(at),
+                principal_id: Set(e.principal_id.map(|p| p.0)),
+                principal: Set(e.principal),
+                role: Set(e.role),
+                action: Set(e.action),
+                outcome: Set(e.outcome.as_str().into()),
+                target: Set(e.target),
+                dossier_id: Set(e.dossier_id.map(|d| d.0)),
+                site_id: Set(e.site_id.map(|s| s.0)),
+                grant_id: Set(e.grant_id),
+                purpose: Set(e.purpose),
+                client: Set(e.client),
+                detail: Set(e.detail),
+                prev_hash: Set(std::mem::replace(&mut prev, hash.clone())),
+                hash: Set(hash),
+            });
+            seqs.push(seq);
         }
-        .insert(conn)
-        .await
-        .map_err(map_db)?;
+        audit_log::Entity::insert_many(models).exec_without_returning(conn).await.map_err(map_db)?;
         audit_head::Entity::update_many()
             .col_expr(audit_head::Column::Seq, Expr::value(seq))
-            .col_expr(audit_head::Column::Hash, Expr::value(hash))
+            .col_expr(audit_head::Column::Hash, Expr::value(prev))
             .filter(audit_head::Column::Id.eq(1))
             .exec(conn)
             .await
             .map_err(map_db)?;
-        Ok(seq)
+        Ok(seqs)
     }
 
     /// Writes the audit row an [`Actor`] carries, naming the dossier changed.

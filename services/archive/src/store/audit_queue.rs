@@ -40,10 +40,7 @@ impl SqlStore {
 
     async fn write_batch(&self, rows: &[AuditEntry]) -> Result<Vec<i64>> {
         let w = self.write().await?;
-        let mut seqs = Vec::with_capacity(rows.len());
-        for e in rows {
-            seqs.push(self.audit_in(&w.txn, e).await?);
-        }
+        let seqs = self.audit_many(&w.txn, rows).await?;
         w.txn.commit().await.map_err(map_db)?;
         Ok(seqs)
     }
