@@ -356,9 +356,11 @@ impl IngestService for IngestApi {
                 out.push(self.review_pb(t, reveal).await);
             }
         }
-        let mut entry = AuditEntry::by(&who, "review_list", "review queue")
-            .purpose(&who.purpose)
-            .detail(format!("{} tasks{}", out.len(), if reveal { ", unmasked" } else { "" }));
+        let mut entry = AuditEntry::by(&who, "review_list", "review queue").purpose(&who.purpose).detail(format!(
+            "{} tasks{}",
+            out.len(),
+            if reveal { ", unmasked" } else { "" }
+        ));
         entry.site_id = who.principal.site_id;
         wire(self.1.gate().record(entry).await)?;
         Ok(Response::new(pb::ListReviewsResponse { tasks: out }))
