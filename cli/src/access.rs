@@ -230,7 +230,8 @@ fn request(r: &pb::AccessRequest) -> Value {
         "dossier_ids": r.dossier_ids, "document_ids": r.document_ids, "hours": r.duration_hours,
         "site_id": r.site_id, "approvers": r.approver_roles.join(" or "), "department": r.approver_department,
         "state": state.trim_start_matches("ACCESS_REQUEST_STATE_").to_lowercase(),
-        "decided_by": r.decided_by, "decided_at": ts(&r.decided_at), "note": r.note, "grant_id": r.grant_id,
+        "decided_by": r.decided_by, "decided_at": ts(&r.decided_at), "note": r.note,
+        "grant_id": (r.grant_id > 0).then_some(r.grant_id),
         "created_at": ts(&r.created_at)})
 }
 

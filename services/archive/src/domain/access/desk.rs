@@ -354,7 +354,12 @@ impl Desk {
     pub async fn get_site(&self, caller: &Caller, key: &SiteKey) -> Result<Site> {
         let s = self.archive.get_site(key).await?;
         if !caller.in_scope(s.id) {
-            return Err(ArchiveError::not_found("site", format!("{key:?}")));
+            let name = match key {
+                SiteKey::Id(id) => id.to_string(),
+                SiteKey::Code { org: Some(o), site } => format!("{o}-{site}"),
+                SiteKey::Code { org: None, site } => site.clone(),
+            };
+            return Err(ArchiveError::not_found("site", name));
         }
         Ok(s)
     }
@@ -366,7 +371,9 @@ impl Desk {
     }
 
     pub async fn create_unit(&self, caller: &Caller, site: SiteId, address: UnitAddress) -> Result<Unit> {
-        self.gate.require(caller, files(caller.role()) && caller.in_scope(site), "create units at this site").await?;
+        self.gate
+            .require(caller, caller.role().files_documents() && caller.in_scope(site), "create units at this site")
+            .await?;
         self.archive.create_unit(site, address).await
     }
 
@@ -397,7 +404,7 @@ impl Desk {
         c: CustomerData,
         request_id: Option<String>,
     ) -> Result<Customer> {
-        let allowed = files(caller.role()) && caller.in_scope(c.site_id);
+        let allowed = caller.role().files_documents() && caller.in_scope(c.site_id);
         self.gate.require(caller, allowed, "register customers at this site").await?;
         let created = self.archive.create_customer(c, request_id).await?;
         let mut e = AuditEntry::by(caller, "create_customer", format!("customer {}", created.id));
@@ -455,9 +462,4 @@ impl Desk {
 /// Roles that read dossiers at all (the scan line's accounts do not).
 pub fn may_read_dossiers(role: Role) -> bool {
     !matches!(role, Role::ScannerStation | Role::Worker)
-}
-
-/// Roles that register customers, units and documents: the archive's keepers.
-pub fn files(role: Role) -> bool {
-    role.files_documents()
 }

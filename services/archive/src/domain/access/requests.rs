@@ -327,7 +327,10 @@ impl Desk {
         let d = self.archive.get_dossier(dossier).await?;
         let s = Subject::of(&d);
         if !in_scope(caller, &s) {
-            return Err(ArchiveError::not_found("dossier", format!("{dossier:?}")));
+            return Err(match dossier {
+                DossierKey::Id(id) => ArchiveError::not_found("dossier", id),
+                DossierKey::Number(n) => ArchiveError::not_found("dossier", n),
+            });
         }
         let mut v = Violations::new();
         let text = v.check("text", clean(text, 1000)).unwrap_or_default();
