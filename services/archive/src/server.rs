@@ -39,8 +39,6 @@ pub struct Prepared {
     /// The embedded queue's receiving end (no broker configured): the
     /// all-in-one `dangan` process hands it to its worker.
     pub local_jobs: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
-    /// The admin token (of the built-in `admin` principal).
-    pub admin_token: String,
     /// A token of the built-in `worker` principal, kept in memory only, for
     /// the worker of the all-in-one `dangan` process.
     pub worker_token: String,
@@ -93,7 +91,6 @@ impl Prepared {
             ingest,
             sink: Sink::Local(tx),
             local_jobs: Some(rx),
-            admin_token: admin_token.into(),
             worker_token,
             metrics: None,
             tls: None,
@@ -147,7 +144,6 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         Some(_) => anyhow::bail!("auth.admin_token must be at least 16 characters"),
         None => admin_token_from_file(&config.data_dir.join("admin.token"))?,
     };
-    let admin_token = admin.clone();
     let access_settings = config.rules.access().map_err(|e| anyhow::anyhow!(e))?;
     let checklists = match &config.checklists {
         Some(path) => {
@@ -198,7 +194,6 @@ pub async fn prepare(config: &Config) -> anyhow::Result<Prepared> {
         ingest,
         sink,
         local_jobs,
-        admin_token,
         worker_token,
         metrics,
         tls,
@@ -263,7 +258,6 @@ pub async fn serve(
         ingest,
         sink,
         local_jobs,
-        admin_token: _,
         worker_token: _,
         metrics,
         tls,

@@ -149,15 +149,13 @@ impl World {
     }
 
     async fn grant(&self, who: &Caller, action: Action, d: DossierId) -> Grant {
-        let g = NewGrant {
-            request_id: None,
-            principal_id: who.principal.id,
+        let g = GrantOrder {
+            grantee: PrincipalKey::Id(who.principal.id),
             action,
             site_id: Some(self.site.id),
             dossiers: vec![d],
             documents: vec![],
-            granted_by: String::new(),
-            expires_at: self.clock.now() + Duration::hours(1),
+            hours: 1,
         };
         self.desk.create_grant(&self.admin, g).await.unwrap()
     }

@@ -48,6 +48,24 @@ pub enum DossierKey {
     Number(String),
 }
 
+impl DossierKey {
+    /// An archive number as typed: full-width characters and lower case accepted.
+    pub fn number(s: &str) -> Self {
+        Self::Number(super::text::to_half_width(s.trim()).to_ascii_uppercase())
+    }
+
+    /// A dossier named in one string: digits are its id, anything else its
+    /// archive number; None when empty.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = super::text::to_half_width(s.trim());
+        match s.parse::<i64>() {
+            _ if s.is_empty() => None,
+            Ok(i) if i > 0 => Some(Self::Id(DossierId(i))),
+            _ => Some(Self::number(&s)),
+        }
+    }
+}
+
 /// A dossier class and the requirements that make a dossier of it incomplete
 /// when unmet.
 pub type IncompleteRule = (DossierClass, Vec<Requirement>);

@@ -2,7 +2,6 @@
 //! change of principals or tokens reloads the token registry before the
 //! response, so a revoked token stops working at once on this server.
 
-use chrono::Duration;
 use dangan_proto::archive::v1 as pb;
 use pb::access_service_server::AccessService;
 use tonic::{Request, Response, Status};
@@ -290,27 +289,21 @@ impl AccessService for AccessApi {
         let who = caller(&req)?;
         let r = req.into_inner();
         let mut v = Violations::new();
-        let key = v.check("principal", principal_key(&r.principal, "principal"));
+        let grantee = v.check("principal", principal_key(&r.principal, "principal"));
         let action = action(&r.action, "action", &mut v);
         let dossiers = ids(&r.dossier_ids, "dossier_ids", &mut v, DossierId);
         let documents = ids(&r.document_ids, "document_ids", &mut v, DocumentId);
-        if !(1..=approval::MAX_GRANT_HOURS).contains(&r.valid_hours) {
-            v.add("valid_hours", format!("must be 1-{}", approval::MAX_GRANT_HOURS));
-        }
         wire(v.into_result())?;
-        let grantee =
-            wire(self.desk.gate().store().get_principal(&key.unwrap_or(PrincipalKey::Id(PrincipalId(0)))).await)?;
-        let g = NewGrant {
-            request_id: None,
-            principal_id: grantee.id,
-            action: action.unwrap_or(Action::ViewMetadata),
+        let (Some(grantee), Some(action)) = (grantee, action) else { return Err(Status::internal("unreachable")) };
+        let order = GrantOrder {
+            grantee,
+            action,
             site_id: (r.site_id > 0).then_some(SiteId(r.site_id as i64)),
             dossiers,
             documents,
-            granted_by: who.name().to_string(),
-            expires_at: self.desk.clock().now() + Duration::hours(i64::from(r.valid_hours)),
+            hours: r.valid_hours,
         };
-        Ok(Response::new(grant_pb(wire(self.desk.create_grant(&who, g).await)?)))
+        Ok(Response::new(grant_pb(wire(self.desk.create_grant(&who, order).await)?)))
     }
 
     async fn request_correction(

@@ -30,11 +30,12 @@ struct Registry {
     certs: HashMap<String, Principal>,
 }
 
-/// Tokens configured outside the database: the admin token of the config
-/// and the embedded worker's, each bound to its principal.
+/// Resolves the caller of every call from the in-memory registry.
 #[derive(Clone)]
 pub struct Auth {
     registry: Arc<RwLock<Registry>>,
+    /// Tokens configured outside the database (the admin token of the config,
+    /// the embedded worker's), by hash, each bound to its principal.
     fixed: Arc<Vec<(String, Principal)>>,
     store: Arc<dyn AccessStore>,
     clock: Clock,

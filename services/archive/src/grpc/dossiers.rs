@@ -200,9 +200,7 @@ enum Key {
 fn dossier_key(k: Option<Key>) -> crate::domain::Result<DossierKey> {
     match k {
         Some(Key::Id(i)) if i > 0 => Ok(DossierKey::Id(DossierId(i as i64))),
-        Some(Key::Number(n)) if !n.trim().is_empty() => {
-            Ok(DossierKey::Number(crate::domain::text::to_half_width(n.trim()).to_ascii_uppercase()))
-        }
+        Some(Key::Number(n)) if !n.trim().is_empty() => Ok(DossierKey::number(&n)),
         _ => Err(crate::domain::ArchiveError::invalid("key", "give the dossier id or archive number")),
     }
 }

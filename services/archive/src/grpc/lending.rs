@@ -74,14 +74,8 @@ fn record_pb(r: AuditRecord) -> pb::AuditRecord {
 
 /// A dossier named by id (digits) or archive number.
 pub(super) fn dossier_key(s: &str) -> crate::domain::Result<DossierKey> {
-    let s = crate::domain::text::to_half_width(s.trim());
-    if s.is_empty() {
-        return Err(crate::domain::ArchiveError::invalid("dossier", "name the dossier (id or archive number)"));
-    }
-    Ok(match s.parse::<i64>() {
-        Ok(i) if i > 0 => DossierKey::Id(DossierId(i)),
-        _ => DossierKey::Number(s.to_ascii_uppercase()),
-    })
+    DossierKey::parse(s)
+        .ok_or_else(|| crate::domain::ArchiveError::invalid("dossier", "name the dossier (id or archive number)"))
 }
 
 fn time(t: Option<prost_types::Timestamp>) -> Option<chrono::DateTime<chrono::Utc>> {

@@ -59,7 +59,7 @@ impl IngestApi {
     async fn batch_for(&self, who: &Caller, id: i64) -> Result<(super::model::Batch, String), Status> {
         let (b, code) = wire(self.0.store.scan_batch(id).await)?;
         if !who.in_scope(SiteId(b.site_id)) {
-            return Err(wire::<()>(Err(crate::domain::ArchiveError::not_found("scan batch", id))).unwrap_err());
+            return Err(to_status(crate::domain::ArchiveError::not_found("scan batch", id)));
         }
         Ok((b, code))
     }

@@ -209,17 +209,17 @@ impl Ingest {
         if !task.open {
             return Err(ArchiveError::FailedPrecondition(format!("review task {id} is resolved already")));
         }
-        if task.kind == ReviewKind::Correction {
-            // The archivist made (or declined) the change through the usual
-            // commands; resolving records what was done and by whom.
-            if note.trim().is_empty() {
-                return Err(ArchiveError::invalid("note", "say what was corrected, or why not"));
-            }
-            return self.store.scan_resolve(id, value.trim(), None, None, actor, note.trim()).await;
-        }
-        let job = self.store.scan_job(task.job_id).await?;
         match task.kind {
-            ReviewKind::Field | ReviewKind::CrossCheck | ReviewKind::Correction => {
+            ReviewKind::Correction => {
+                // No scan behind it: the archivist made (or declined) the change
+                // through the usual commands; resolving records what and by whom.
+                if note.trim().is_empty() {
+                    return Err(ArchiveError::invalid("note", "say what was corrected, or why not"));
+                }
+                self.store.scan_resolve(id, value.trim(), None, None, actor, note.trim()).await
+            }
+            ReviewKind::Field | ReviewKind::CrossCheck => {
+                let job = self.store.scan_job(task.job_id).await?;
                 let value = value.trim();
                 if value.is_empty() {
                     return Err(ArchiveError::invalid("value", "the corrected value is empty"));
@@ -239,6 +239,7 @@ impl Ingest {
                 self.store.scan_resolve(id, value, field, None, actor, note).await
             }
             ReviewKind::Routing => {
+                let job = self.store.scan_job(task.job_id).await?;
                 let dossier = if value.trim().is_empty() {
                     None
                 } else {

@@ -12,7 +12,7 @@
 
 use super::Ingest;
 use super::model::{Batch, Filing, Job, JobState, NewReview, ReadResult, ReviewKind};
-use crate::domain::access::{Action, Actor, AuditEntry, Outcome, Role};
+use crate::domain::access::{Action, Actor, AuditEntry, Role};
 use crate::domain::model::{
     CustomerData, CustomerKind, DocumentStatus, DossierClass, DossierId, ExtractedField, Gender, Location, NewDocument,
     NewDossier, Ownership, PartyRole, Residency, SiteId, UnitAddress, UnitRef,
@@ -283,20 +283,12 @@ impl Ingest {
 
 /// The scan line as the actor of a filing, with the audit row naming the job.
 fn scan_line(job: &Job, what: &str) -> Actor {
-    let entry = AuditEntry {
-        principal_id: None,
-        principal: "scan-line".into(),
-        role: Role::Worker.as_str().into(),
-        action: Action::Edit.as_str().into(),
-        outcome: Outcome::Allowed,
-        target: String::new(),
-        dossier_id: None,
-        site_id: None,
-        grant_id: None,
-        purpose: format!("{what}: scan job {} ({} p.{})", job.id, job.file_name, job.page_index + 1),
-        client: String::new(),
-        detail: String::new(),
-    };
+    let entry = AuditEntry::system("scan-line", Role::Worker, Action::Edit.as_str(), String::new()).purpose(format!(
+        "{what}: scan job {} ({} p.{})",
+        job.id,
+        job.file_name,
+        job.page_index + 1
+    ));
     Actor { name: "scan-line".into(), audit: Some(entry) }
 }
 

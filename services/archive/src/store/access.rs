@@ -5,6 +5,8 @@
 //! before it even under concurrent writers. Appends come last in their
 //! transaction, so the head lock is held only for the insert and the commit.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -187,48 +189,82 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Names of principals by id, in one query.
+    async fn principal_names(&self, ids: impl IntoIterator<Item = i64>) -> Result<HashMap<i64, String>> {
+        let ids: Vec<i64> = ids.into_iter().collect();
+        let rows =
+            principal::Entity::find().filter(principal::Column::Id.is_in(ids)).all(&self.db).await.map_err(map_db)?;
+        Ok(rows.into_iter().map(|p| (p.id, p.name)).collect())
+    }
+
+    /// Requests with their requesters' names: one query for all of them.
+    async fn requests_from(&self, rows: Vec<access_request::Model>) -> Result<Vec<AccessRequest>> {
+        let names = self.principal_names(rows.iter().map(|m| m.requester_id)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| AccessRequest {
+                id: m.id,
+                requester: PrincipalId(m.requester_id),
+                requester_name: names.get(&m.requester_id).cloned().unwrap_or_default(),
+                action: Action::parse(&m.action).unwrap_or(Action::ViewMetadata),
+                purpose: m.purpose,
+                dossiers: ids_from(&m.dossiers).into_iter().map(DossierId).collect(),
+                documents: ids_from(&m.documents).into_iter().map(DocumentId).collect(),
+                duration_hours: m.duration_hours.max(0) as u32,
+                site_id: SiteId(m.site_id),
+                approver_roles: m.approver_roles.split(',').filter_map(Role::parse).collect(),
+                approver_department: m.approver_department,
+                state: RequestState::parse(&m.state).unwrap_or(RequestState::Pending),
+                decided_by: (!m.decided_by.is_empty()).then_some(m.decided_by),
+                decided_at: m.decided_at,
+                note: m.note,
+                grant_id: m.grant_id,
+                created_at: m.created_at,
+            })
+            .collect())
+    }
+
     async fn request_from(&self, m: access_request::Model) -> Result<AccessRequest> {
-        let requester = principal::Entity::find_by_id(m.requester_id).one(&self.db).await.map_err(map_db)?;
-        Ok(AccessRequest {
-            id: m.id,
-            requester: PrincipalId(m.requester_id),
-            requester_name: requester.map(|p| p.name).unwrap_or_default(),
-            action: Action::parse(&m.action).unwrap_or(Action::ViewMetadata),
-            purpose: m.purpose,
-            dossiers: ids_from(&m.dossiers).into_iter().map(DossierId).collect(),
-            documents: ids_from(&m.documents).into_iter().map(DocumentId).collect(),
-            duration_hours: m.duration_hours.max(0) as u32,
-            site_id: SiteId(m.site_id),
-            approver_roles: m.approver_roles.split(',').filter_map(Role::parse).collect(),
-            approver_department: m.approver_department,
-            state: RequestState::parse(&m.state).unwrap_or(RequestState::Pending),
-            decided_by: (!m.decided_by.is_empty()).then_some(m.decided_by),
-            decided_at: m.decided_at,
-            note: m.note,
-            grant_id: m.grant_id,
-            created_at: m.created_at,
-        })
+        let mut one = self.requests_from(vec![m]).await?;
+        one.pop().ok_or_else(|| ArchiveError::not_found("access request", 0))
+    }
+
+    /// Loans with their archive numbers and borrowers: two queries for all of them.
+    async fn loans_from(&self, rows: Vec<loan::Model>) -> Result<Vec<Loan>> {
+        let names = self.principal_names(rows.iter().map(|m| m.borrower_id)).await?;
+        let dossier_ids: Vec<i64> = rows.iter().map(|m| m.dossier_id).collect();
+        let numbers: HashMap<i64, String> = dossier::Entity::find()
+            .filter(dossier::Column::Id.is_in(dossier_ids))
+            .all(&self.db)
+            .await
+            .map_err(map_db)?
+            .into_iter()
+            .map(|d| (d.id, d.archive_number))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .map(|m| Loan {
+                id: m.id,
+                dossier_id: DossierId(m.dossier_id),
+                archive_number: numbers.get(&m.dossier_id).cloned().unwrap_or_default(),
+                borrower_id: PrincipalId(m.borrower_id),
+                borrower: names.get(&m.borrower_id).cloned().unwrap_or_default(),
+                lent_by: m.lent_by,
+                approval: m.approval,
+                purpose: m.purpose,
+                lent_at: m.lent_at,
+                due_on: m.due_on,
+                renewals: m.renewals.max(0) as u32,
+                returned_at: m.returned_at,
+                received_by: m.received_by,
+                refiled_at: m.refiled_at,
+            })
+            .collect())
     }
 
     async fn loan_from(&self, m: loan::Model) -> Result<Loan> {
-        let d = dossier::Entity::find_by_id(m.dossier_id).one(&self.db).await.map_err(map_db)?;
-        let b = principal::Entity::find_by_id(m.borrower_id).one(&self.db).await.map_err(map_db)?;
-        Ok(Loan {
-            id: m.id,
-            dossier_id: DossierId(m.dossier_id),
-            archive_number: d.map(|d| d.archive_number).unwrap_or_default(),
-            borrower_id: PrincipalId(m.borrower_id),
-            borrower: b.map(|b| b.name).unwrap_or_default(),
-            lent_by: m.lent_by,
-            approval: m.approval,
-            purpose: m.purpose,
-            lent_at: m.lent_at,
-            due_on: m.due_on,
-            renewals: m.renewals.max(0) as u32,
-            returned_at: m.returned_at,
-            received_by: m.received_by,
-            refiled_at: m.refiled_at,
-        })
+        let mut one = self.loans_from(vec![m]).await?;
+        one.pop().ok_or_else(|| ArchiveError::not_found("loan", 0))
     }
 
     fn grant_model(g: &NewGrant, at: DateTime<Utc>) -> access_grant::ActiveModel {
@@ -375,7 +411,7 @@ impl AccessStore for SqlStore {
             .all(&self.db)
             .await
             .map_err(map_db)?;
-        let principals: std::collections::HashMap<i64, principal::Model> = principal::Entity::find()
+        let principals: HashMap<i64, principal::Model> = principal::Entity::find()
             .filter(principal::Column::Disabled.eq(false))
             .all(&self.db)
             .await
@@ -450,11 +486,7 @@ impl AccessStore for SqlStore {
             s = s.filter(access_request::Column::SiteId.eq(site.0));
         }
         let rows = s.limit(u64::from(q.limit.clamp(1, 1000))).all(&self.db).await.map_err(map_db)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for m in rows {
-            out.push(self.request_from(m).await?);
-        }
-        Ok(out)
+        self.requests_from(rows).await
     }
 
     async fn decide_request(
@@ -661,11 +693,7 @@ impl AccessStore for SqlStore {
             s = s.filter(loan::Column::DueOn.lt(day));
         }
         let rows = s.limit(1000).all(&self.db).await.map_err(map_db)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for m in rows {
-            out.push(self.loan_from(m).await?);
-        }
-        Ok(out)
+        self.loans_from(rows).await
     }
 
     async fn set_custodian(&self, dossier: DossierId, principal: PrincipalId, at: DateTime<Utc>) -> Result<()> {
@@ -742,23 +770,21 @@ impl AccessStore for SqlStore {
             q = q.filter(handover::Column::SiteId.eq(s.0));
         }
         let rows = q.limit(200).all(&self.db).await.map_err(map_db)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for m in rows {
-            let name = |id: i64| async move {
-                principal::Entity::find_by_id(id).one(&self.db).await.map(|p| p.map(|p| p.name).unwrap_or_default())
-            };
-            out.push(Handover {
+        let names = self.principal_names(rows.iter().flat_map(|m| [m.from_id, m.to_id])).await?;
+        let name = |id: i64| names.get(&id).cloned().unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|m| Handover {
                 id: m.id,
                 site_id: m.site_id.map(SiteId),
-                from: name(m.from_id).await.map_err(map_db)?,
-                to: name(m.to_id).await.map_err(map_db)?,
+                from: name(m.from_id),
+                to: name(m.to_id),
                 by: m.by_name,
                 at: m.at,
                 dossiers: serde_json::from_str(&m.dossiers).unwrap_or_default(),
                 note: m.note,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     async fn add_correction(&self, dossier: DossierId, field: &str, text: &str, audit: AuditEntry) -> Result<i64> {

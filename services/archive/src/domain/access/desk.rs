@@ -89,7 +89,9 @@ impl Desk {
     }
 
     pub(super) fn entry(&self, caller: &Caller, action: Action, s: &Subject, basis: &Basis) -> AuditEntry {
-        AuditEntry::by(caller, action.as_str(), format!("dossier {}", s.dossier))
+        // A dossier being created has no id yet: the store names it.
+        let target = if s.dossier.0 == 0 { String::new() } else { format!("dossier {}", s.dossier) };
+        AuditEntry::by(caller, action.as_str(), target)
             .dossier(s.dossier, s.site)
             .grant(basis.grant_id())
             .purpose(&caller.purpose)
@@ -205,11 +207,7 @@ impl Desk {
         if !caller.in_scope(new.site_id) {
             self.gate.require(caller, false, "create dossiers at another site").await?;
         }
-        let mut actor = self.change(caller, Action::Edit, &s).await?;
-        if let Some(e) = &mut actor.audit {
-            // The store names the dossier once it has its id.
-            e.target.clear();
-        }
+        let actor = self.change(caller, Action::Edit, &s).await?;
         let d = self.archive.create_dossier(new, actor).await?;
         if caller.role() == Role::Archivist {
             // The archivist who opens a dossier keeps it until a hand-over.
@@ -318,26 +316,8 @@ impl Desk {
         let (d, s) = self.dossier_for(caller, key).await?;
         let reveal = self.reveal(caller, reveal, &s).await?;
         self.read(caller, Action::CopyExport, &s, if reveal { "export, unmasked" } else { "export" }).await?;
-        let mut documents = Vec::new();
-        let mut after = None;
-        loop {
-            let p = self.archive.list_documents(d.id, PageRequest { size: 200, after }).await?;
-            documents.extend(p.items);
-            match p.next_after {
-                Some(n) => after = Some(n),
-                None => break,
-            }
-        }
-        let mut history = Vec::new();
-        let mut after = None;
-        loop {
-            let p = self.archive.list_history(d.id, PageRequest { size: 200, after }).await?;
-            history.extend(p.items);
-            match p.next_after {
-                Some(n) => after = Some(n),
-                None => break,
-            }
-        }
+        let documents = every_page(|page| self.archive.list_documents(d.id, page)).await?;
+        let history = every_page(|page| self.archive.list_history(d.id, page)).await?;
         Ok(Shown { value: Export { dossier: d, documents, history }, reveal })
     }
 
@@ -427,22 +407,15 @@ impl Desk {
         };
         let own = caller.role() == Role::Owner && caller.principal.customer_id == Some(c.id);
         let target = format!("customer {id}");
+        // Out of scope, the customer does not exist.
         let refuse = |e: ArchiveError| match e {
             ArchiveError::NotFound { .. } => ArchiveError::not_found("customer", id),
             e => e,
         };
         if !own {
-            if let Err(e) = self.gate.decide(&caller.principal, Action::ViewMetadata, &s).await {
-                let mut entry = AuditEntry::by(caller, Action::ViewMetadata.as_str(), &target).refused(e.to_string());
-                entry.site_id = Some(s.site);
-                self.gate.record(entry).await?;
-                return Err(refuse(e));
-            }
-            if reveal && let Err(e) = self.gate.decide(&caller.principal, Action::RevealPrivate, &s).await {
-                let mut entry = AuditEntry::by(caller, Action::RevealPrivate.as_str(), &target).refused(e.to_string());
-                entry.site_id = Some(s.site);
-                self.gate.record(entry).await?;
-                return Err(refuse(e));
+            self.gate.check_as(caller, Action::ViewMetadata, &s, &target).await.map_err(refuse)?;
+            if reveal {
+                self.gate.check_as(caller, Action::RevealPrivate, &s, &target).await.map_err(refuse)?;
             }
         }
         let mut entry = AuditEntry::by(caller, Action::ViewMetadata.as_str(), target)
@@ -456,6 +429,24 @@ impl Desk {
     /// The clock the access rules run on.
     pub fn clock(&self) -> &Clock {
         self.gate.clock()
+    }
+}
+
+/// Every item of a paged list, 200 at a time.
+async fn every_page<T, F, Fut>(mut fetch: F) -> Result<Vec<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>>>,
+{
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let p = fetch(PageRequest { size: 200, after }).await?;
+        out.extend(p.items);
+        match p.next_after {
+            Some(n) => after = Some(n),
+            None => return Ok(out),
+        }
     }
 }
 

@@ -43,7 +43,7 @@ impl Subject {
 }
 
 /// How an allowed action was allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Basis {
     /// The role's own right.
     Role,
@@ -60,13 +60,6 @@ impl Basis {
     }
 }
 
-impl PartialEq for Grant {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-    }
-}
-impl Eq for Grant {}
-
 #[derive(Clone)]
 pub struct Gate {
     store: Arc<dyn AccessStore>,
@@ -82,11 +75,15 @@ impl std::fmt::Debug for Gate {
 /// Whether `caller` may see the dossier at all: their site (or the whole
 /// company), and for owners only dossiers they are a party of.
 pub fn in_scope(caller: &Caller, s: &Subject) -> bool {
-    if !caller.in_scope(s.site) {
+    principal_in_scope(&caller.principal, s)
+}
+
+fn principal_in_scope(p: &Principal, s: &Subject) -> bool {
+    if !p.in_site(s.site) {
         return false;
     }
-    match caller.role() {
-        Role::Owner => caller.principal.customer_id.is_some_and(|c| s.parties.contains(&c)),
+    match p.role {
+        Role::Owner => p.customer_id.is_some_and(|c| s.parties.contains(&c)),
         _ => true,
     }
 }
@@ -106,11 +103,10 @@ impl Gate {
 
     /// Decides without recording: the basis, or the error to answer with.
     pub async fn decide(&self, who: &Principal, action: Action, s: &Subject) -> Result<Basis> {
-        let caller = Caller { principal: who.clone(), client: String::new(), purpose: String::new() };
         if who.disabled {
             return Err(ArchiveError::PermissionDenied(format!("principal {} is disabled", who.name)));
         }
-        if !in_scope(&caller, s) {
+        if !principal_in_scope(who, s) {
             return Err(ArchiveError::not_found("dossier", s.dossier));
         }
         match rule(who.role, action, s.level) {
@@ -136,10 +132,16 @@ impl Gate {
     /// Decides and records a refusal in the audit trail. The caller records
     /// what it then does (with the basis's grant) itself.
     pub async fn check(&self, caller: &Caller, action: Action, s: &Subject) -> Result<Basis> {
+        self.check_as(caller, action, s, &format!("dossier {}", s.dossier)).await
+    }
+
+    /// As [`Gate::check`], naming the target in the audit trail (a customer
+    /// record is decided as top-secret data of its site, not as a dossier).
+    pub async fn check_as(&self, caller: &Caller, action: Action, s: &Subject, target: &str) -> Result<Basis> {
         match self.decide(&caller.principal, action, s).await {
             Ok(b) => Ok(b),
             Err(e) => {
-                let entry = AuditEntry::by(caller, action.as_str(), format!("dossier {}", s.dossier))
+                let entry = AuditEntry::by(caller, action.as_str(), target)
                     .dossier(s.dossier, s.site)
                     .purpose(&caller.purpose)
                     .refused(e.to_string());
@@ -192,20 +194,11 @@ impl Gate {
         let rows = expired
             .into_iter()
             .map(|g| {
-                let e = AuditEntry {
-                    principal_id: Some(who.id),
-                    principal: who.name.clone(),
-                    role: who.role.as_str().into(),
-                    action: "grant_expired".into(),
-                    outcome: Outcome::Allowed,
-                    target: format!("grant {}", g.id),
-                    dossier_id: None,
-                    site_id: g.site_id.or(who.site_id),
-                    grant_id: Some(g.id),
-                    purpose: String::new(),
-                    client: String::new(),
-                    detail: format!("{} expired at {}", g.action, g.expires_at.format("%Y-%m-%d %H:%M:%S UTC")),
-                };
+                let mut e = AuditEntry::system(&who.name, who.role, "grant_expired", format!("grant {}", g.id))
+                    .grant(Some(g.id))
+                    .detail(format!("{} expired at {}", g.action, g.expires_at.format("%Y-%m-%d %H:%M:%S UTC")));
+                e.principal_id = Some(who.id);
+                e.site_id = g.site_id.or(who.site_id);
                 (g.id, e)
             })
             .collect();

@@ -40,20 +40,8 @@ pub async fn ensure_principal(store: &dyn AccessStore, name: &str, role: Role) -
     match store.get_principal(&PrincipalKey::Name(name.into())).await {
         Ok(p) => Ok(p),
         Err(ArchiveError::NotFound { .. }) => {
-            let audit = AuditEntry {
-                principal_id: None,
-                principal: "dangan".into(),
-                role: String::new(),
-                action: "create_principal".into(),
-                outcome: Outcome::Allowed,
-                target: format!("principal {name}"),
-                dossier_id: None,
-                site_id: None,
-                grant_id: None,
-                purpose: "start-up".into(),
-                client: String::new(),
-                detail: String::new(),
-            };
+            let audit = AuditEntry::system("dangan", Role::Admin, "create_principal", format!("principal {name}"))
+                .purpose("start-up");
             let p = NewPrincipal {
                 name: name.into(),
                 role,

@@ -33,6 +33,14 @@ pub struct Principal {
     pub created_at: DateTime<Utc>,
 }
 
+impl Principal {
+    /// Whether the principal acts at `site`: company-wide roles anywhere,
+    /// everyone else only at their own site.
+    pub fn in_site(&self, site: SiteId) -> bool {
+        self.role.company_wide() || self.site_id == Some(site)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewPrincipal {
     pub name: String,
@@ -81,10 +89,9 @@ impl Caller {
         &self.principal.name
     }
 
-    /// Whether the principal may act at `site`: company-wide roles anywhere,
-    /// everyone else only at their own site.
+    /// Whether the caller may act at `site` (see [`Principal::in_site`]).
     pub fn in_scope(&self, site: SiteId) -> bool {
-        self.role().company_wide() || self.principal.site_id == Some(site)
+        self.principal.in_site(site)
     }
 }
 
@@ -164,6 +171,19 @@ pub struct RequestQuery {
     pub requester: Option<PrincipalId>,
     pub site_id: Option<SiteId>,
     pub limit: u32,
+}
+
+/// A grant an administrator makes directly, as asked for.
+#[derive(Debug, Clone)]
+pub struct GrantOrder {
+    pub grantee: PrincipalKey,
+    pub action: Action,
+    /// With no dossiers named: every dossier of this site.
+    pub site_id: Option<SiteId>,
+    pub dossiers: Vec<DossierId>,
+    pub documents: Vec<DocumentId>,
+    /// How long it runs: 1-744 hours.
+    pub hours: u32,
 }
 
 /// A grant about to be made, by an approval or directly by an administrator.
@@ -312,8 +332,28 @@ impl AuditEntry {
         }
     }
 
+    /// An entry not made by a caller's request: start-up, expiries, the scan line.
+    pub fn system(principal: &str, role: Role, action: &str, target: impl Into<String>) -> Self {
+        Self {
+            principal_id: None,
+            principal: principal.to_string(),
+            role: role.as_str().to_string(),
+            action: action.to_string(),
+            outcome: Outcome::Allowed,
+            target: target.into(),
+            dossier_id: None,
+            site_id: None,
+            grant_id: None,
+            purpose: String::new(),
+            client: String::new(),
+            detail: String::new(),
+        }
+    }
+
+    /// The dossier acted on; id 0 is a dossier not created yet, which the
+    /// store names once it has its id.
     pub fn dossier(mut self, id: DossierId, site: SiteId) -> Self {
-        self.dossier_id = Some(id);
+        self.dossier_id = (id.0 != 0).then_some(id);
         self.site_id = Some(site);
         self
     }

@@ -3,7 +3,7 @@
 //! decides ([`super::approval`]); an approval creates a grant that expires;
 //! refusals and expiries are recorded like everything else.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::Duration;
 
@@ -72,7 +72,7 @@ impl Desk {
             v.add("purpose", "is required: say why you need access (the register records it)");
         }
         for (i, n) in std::mem::take(&mut r.numbers).into_iter().enumerate() {
-            let key = DossierKey::Number(crate::domain::text::to_half_width(n.trim()).to_ascii_uppercase());
+            let key = DossierKey::number(&n);
             match self.archive.get_dossier(&key).await {
                 Ok(d) if in_scope(caller, &Subject::of(&d)) => r.dossiers.push(d.id),
                 // Out of scope answers like a number that does not exist.
@@ -162,8 +162,10 @@ impl Desk {
         let site = if caller.role().company_wide() { None } else { caller.principal.site_id };
         let q = RequestQuery { state: Some(RequestState::Pending), requester: None, site_id: site, limit: 500 };
         let mut out = Vec::new();
+        // Pending requests often name the same dossiers: each is read once.
+        let mut known = HashMap::new();
         for r in self.store().list_requests(&q).await? {
-            let levels = self.levels(&r.dossiers).await?;
+            let levels = self.levels(&r.dossiers, &mut known).await?;
             if approval::cannot_decide(&caller.principal, &r, &levels).is_none() {
                 out.push(r);
             }
@@ -171,16 +173,28 @@ impl Desk {
         Ok(out)
     }
 
-    async fn levels(&self, dossiers: &[DossierId]) -> Result<Vec<SecurityLevel>> {
+    /// The current security levels of the dossiers (`known` caches them
+    /// across calls; a dossier gone since the request has none).
+    async fn levels(
+        &self,
+        dossiers: &[DossierId],
+        known: &mut HashMap<DossierId, Option<SecurityLevel>>,
+    ) -> Result<Vec<SecurityLevel>> {
         let mut levels = BTreeSet::new();
         for d in dossiers {
-            match self.archive.get_dossier(&DossierKey::Id(*d)).await {
-                Ok(d) => {
-                    levels.insert(d.security);
+            let level = match known.get(d) {
+                Some(l) => *l,
+                None => {
+                    let l = match self.archive.get_dossier(&DossierKey::Id(*d)).await {
+                        Ok(d) => Some(d.security),
+                        Err(ArchiveError::NotFound { .. }) => None,
+                        Err(e) => return Err(e),
+                    };
+                    known.insert(*d, l);
+                    l
                 }
-                Err(ArchiveError::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
+            };
+            levels.extend(level);
         }
         Ok(levels.into_iter().collect())
     }
@@ -189,7 +203,7 @@ impl Desk {
     /// refuses a pending request.
     pub async fn decide(&self, caller: &Caller, id: i64, decision: Decision, note: &str) -> Result<AccessRequest> {
         let r = self.store().get_request(id).await?;
-        let levels = self.levels(&r.dossiers).await?;
+        let levels = self.levels(&r.dossiers, &mut HashMap::new()).await?;
         if let Some(why) = approval::cannot_decide(&caller.principal, &r, &levels) {
             let mut e = AuditEntry::by(caller, "decide_request", format!("access request {id}")).refused(&why);
             e.site_id = Some(r.site_id);
@@ -233,16 +247,27 @@ impl Desk {
 
     /// A grant made directly by an administrator, e.g. for an internal
     /// system reading a whole site (no dossiers named).
-    pub async fn create_grant(&self, caller: &Caller, g: NewGrant) -> Result<Grant> {
+    pub async fn create_grant(&self, caller: &Caller, order: GrantOrder) -> Result<Grant> {
+        // Checked before the grantee is looked up: nobody else learns which names exist.
         self.gate.require(caller, caller.role().administers(), "grant access directly").await?;
-        let grantee = self.store().get_principal(&PrincipalKey::Id(g.principal_id)).await?;
+        let grantee = self.store().get_principal(&order.grantee).await?;
         let mut v = Violations::new();
-        if g.dossiers.is_empty() && g.site_id.is_none() {
+        if order.dossiers.is_empty() && order.site_id.is_none() {
             v.add("site", "name dossiers, or a site for a grant over all its dossiers");
         }
-        if g.expires_at <= self.clock().now() {
-            v.add("valid_days", "the grant would already have expired");
+        if !(1..=MAX_GRANT_HOURS).contains(&order.hours) {
+            v.add("valid_hours", format!("must be 1-{MAX_GRANT_HOURS}"));
         }
+        let g = NewGrant {
+            request_id: None,
+            principal_id: grantee.id,
+            action: order.action,
+            site_id: order.site_id,
+            dossiers: order.dossiers,
+            documents: order.documents,
+            granted_by: caller.principal.name.clone(),
+            expires_at: self.clock().now() + Duration::hours(i64::from(order.hours)),
+        };
         if grantee.role == Role::ExternalAuthority
             && !matches!(g.action, Action::ViewMetadata | Action::ViewDocuments | Action::RevealPrivate)
         {
@@ -261,7 +286,6 @@ impl Desk {
             if g.dossiers.is_empty() { "the whole site".into() } else { ids(&g.dossiers) }
         ));
         audit.site_id = g.site_id;
-        let g = NewGrant { granted_by: caller.principal.name.clone(), ..g };
         self.store().create_grant(g, self.clock().now(), audit).await
     }
 
