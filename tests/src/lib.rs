@@ -88,6 +88,10 @@ impl Server {
         let start = Instant::now();
         loop {
             if let Some(s) = self.child.try_wait().expect("waiting") {
+                if !s.success() {
+                    // The caller asserts on the status; this says why.
+                    eprintln!("dangan-archive exited with {s}; its log:\n{}", self.stderr());
+                }
                 return s;
             }
             if start.elapsed() > Duration::from_secs(30) {

@@ -253,6 +253,18 @@ async fn grpc_client_end_to_end() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_right_after_the_address_is_printed_stops_cleanly() {
+    // A supervisor may stop the server the moment it announces itself; the
+    // handler must already be there, or the default action kills the process.
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(&dir.path().join("data"), &[]);
+        let status = server.stop();
+        assert!(status.success(), "stopped with {status}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_defaults_create_private_key_and_token_files() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();

@@ -371,8 +371,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     init_logging(&config);
     let prepared = prepare(&config).await?;
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let signal = shutdown_signal();
     println!("dangan-archive listening on {}", listener.local_addr()?);
-    serve(prepared, listener, shutdown_signal(), Duration::from_secs(config.shutdown_grace_secs)).await
+    serve(prepared, listener, signal, Duration::from_secs(config.shutdown_grace_secs)).await
 }
 
 pub fn init_logging(config: &Config) {
@@ -386,11 +387,19 @@ pub fn init_logging(config: &Config) {
     }
 }
 
-pub async fn shutdown_signal() {
+/// Installs the SIGINT and SIGTERM handlers at once and returns a future that
+/// completes on the first of them. Installed before the address is printed:
+/// a handler installed only when the future is first polled leaves a window in
+/// which a supervisor's SIGTERM meets the default action and kills the process
+/// without a clean shutdown.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term.recv() => {},
+    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+    async move {
+        tokio::select! {
+            _ = int.recv() => {},
+            _ = term.recv() => {},
+        }
     }
 }

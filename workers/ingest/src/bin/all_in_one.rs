@@ -66,11 +66,12 @@ fn main() -> anyhow::Result<()> {
                 }))
             }
         };
+        let signal = dangan_archive::server::shutdown_signal();
         println!("dangan listening on {addr}");
         let shutdown = {
             let stop = stop.clone();
             async move {
-                dangan_archive::server::shutdown_signal().await;
+                signal.await;
                 // The worker stops taking jobs first; unfinished ones stay queued.
                 stop.cancel();
             }

@@ -55,10 +55,11 @@ fn main() -> anyhow::Result<()> {
         let client = dangan_proto::ingest::v1::ingest_service_client::IngestServiceClient::new(channel);
         let worker = Arc::new(Worker { pool, objects, client, config: wc });
         let stop = CancellationToken::new();
+        let signal = dangan_archive::server::shutdown_signal();
         tokio::spawn({
             let stop = stop.clone();
             async move {
-                dangan_archive::server::shutdown_signal().await;
+                signal.await;
                 tracing::info!("shutdown requested");
                 stop.cancel();
             }
