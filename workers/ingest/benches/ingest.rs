@@ -31,6 +31,7 @@ struct Page {
     file: String,
     single: bool,
     grey: GrayImage,
+    seals: dangan_ingest::image::Seals,
     bytes_len: usize,
     truth: dangan_corpus::PageTruth,
 }
@@ -44,10 +45,11 @@ fn load(dir: &Path, docs: &[DocTruth]) -> Vec<Page> {
     let mut out = Vec::new();
     for d in docs {
         let bytes = std::fs::read(dir.join(&d.file)).unwrap();
-        let pages = dangan_ingest::image::decode(&bytes, &Default::default()).unwrap();
+        let pages = dangan_ingest::image::decode_scans(&bytes, &Default::default()).unwrap();
         let single = pages.len() == 1;
-        for (g, t) in pages.into_iter().zip(&d.pages) {
-            out.push(Page { file: d.file.clone(), single, grey: g, bytes_len: bytes.len(), truth: t.clone() });
+        for (s, t) in pages.into_iter().zip(&d.pages) {
+            let (grey, seals) = (s.grey, s.seals);
+            out.push(Page { file: d.file.clone(), single, grey, seals, bytes_len: bytes.len(), truth: t.clone() });
         }
     }
     out
@@ -98,7 +100,7 @@ fn pipeline(pages: &[Page], kind: EngineKind, threads: usize, pre: Preprocess) -
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(p) = pages.get(i) else { break };
                         let cpu = thread_cpu();
-                        let r = read_page(e.as_mut(), &p.grey, templates, &thresholds, today, pre).unwrap();
+                        let r = read_page(e.as_mut(), &p.grey, &p.seals, templates, &thresholds, today, pre).unwrap();
                         let mut png = std::io::Cursor::new(Vec::new());
                         r.normalised.write_to(&mut png, image::ImageFormat::Png).unwrap();
                         std::hint::black_box(dangan_ingest::image::thumbnail_png(&r.normalised, 320));
@@ -190,7 +192,8 @@ fn main() {
         let mut e = make(kind);
         let th = Thresholds::for_engine(e.as_ref());
         let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-        read_page(e.as_mut(), &pages[0].grey, &Templates::builtin(), &th, today, Preprocess::Full).unwrap();
+        read_page(e.as_mut(), &pages[0].grey, &pages[0].seals, &Templates::builtin(), &th, today, Preprocess::Full)
+            .unwrap();
         engine_mib.push((e.name(), status_mib("VmRSS:") - before));
     }
 

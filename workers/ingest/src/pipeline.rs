@@ -26,9 +26,12 @@ pub struct PageRead {
     pub extraction: Extraction,
 }
 
+/// `seals`: where the decoded page had seal ink (see [`img::Seals`]); values
+/// under it go to review.
 pub fn read_page(
     engine: &mut dyn OcrEngine,
     page: &GrayImage,
+    seals: &img::Seals,
     templates: &Templates,
     thresholds: &Thresholds,
     today: NaiveDate,
@@ -52,12 +55,13 @@ pub fn read_page(
             let rulings = img::remove_rulings(&mut binary);
             let (primary, secondary) =
                 if engine.prefers_grey() { (&prepared.grey, &binary) } else { (&binary, &prepared.grey) };
-            let images = PageImages { primary, secondary: Some(secondary), rulings: &rulings };
+            let seals = seals.turned(-prepared.skew_degrees);
+            let images = PageImages { primary, secondary: Some(secondary), rulings: &rulings, seals: &seals };
             forms::analyse(engine, &images, templates, thresholds, today)?
         }
         Preprocess::None => {
             let rulings = img::Rulings::default();
-            let images = PageImages { primary: page, secondary: None, rulings: &rulings };
+            let images = PageImages { primary: page, secondary: None, rulings: &rulings, seals };
             forms::analyse(engine, &images, templates, thresholds, today)?
         }
     };

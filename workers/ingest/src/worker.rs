@@ -261,8 +261,9 @@ fn read(
     page: u32,
 ) -> Result<PageOutput, String> {
     let started = Instant::now();
-    let pages = img::decode(bytes, limits).map_err(|e| e.to_string())?;
-    let grey = pages.get(page as usize).ok_or_else(|| format!("the file has no page {}", page + 1))?;
+    let pages = img::decode_scans(bytes, limits).map_err(|e| e.to_string())?;
+    let scan = pages.get(page as usize).ok_or_else(|| format!("the file has no page {}", page + 1))?;
+    let grey = &scan.grey;
     if let Some(number) = crate::cover::read_cover(grey) {
         let mut png = std::io::Cursor::new(Vec::new());
         grey.write_to(&mut png, ::image::ImageFormat::Png).map_err(|e| format!("encoding the page: {e}"))?;
@@ -281,7 +282,7 @@ fn read(
     }
     let today = dangan_archive::domain::service::today();
     let thresholds = Thresholds::for_engine(engine);
-    let read = pipeline::read_page(engine, grey, templates, &thresholds, today, Preprocess::Full)
+    let read = pipeline::read_page(engine, grey, &scan.seals, templates, &thresholds, today, Preprocess::Full)
         .map_err(|e| e.to_string())?;
     let mut normalised_png = std::io::Cursor::new(Vec::new());
     read.normalised

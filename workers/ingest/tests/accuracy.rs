@@ -52,10 +52,11 @@ fn score(engine: &mut dyn OcrEngine) -> std::collections::BTreeMap<&'static str,
     let mut by_level: std::collections::BTreeMap<&str, Score> = Default::default();
     for d in docs {
         let bytes = std::fs::read(dir.path().join(&d.file)).unwrap();
-        let pages = dangan_ingest::image::decode(&bytes, &Default::default()).unwrap();
+        let pages = dangan_ingest::image::decode_scans(&bytes, &Default::default()).unwrap();
         for (page, truth) in pages.iter().zip(&d.pages) {
             let thresholds = Thresholds::for_engine(engine);
-            let r = read_page(engine, page, &templates, &thresholds, today, Preprocess::Full).unwrap();
+            let r =
+                read_page(engine, &page.grey, &page.seals, &templates, &thresholds, today, Preprocess::Full).unwrap();
             let s = by_level.entry(truth.level.as_str()).or_default();
             s.pages += 1;
             let want = serde_json::to_value(truth.form).unwrap();

@@ -2,8 +2,9 @@
 
 use dangan_corpus::{Fonts, FormKind, Level, Page};
 use dangan_ingest::image::{
-    DecodeError, Limits, decode, estimate_skew, ink_ratio, prepare, sauvola, sha256_hex, thumbnail_png,
+    DecodeError, Limits, decode, decode_scans, estimate_skew, ink_ratio, prepare, sauvola, sha256_hex, thumbnail_png,
 };
+use dangan_ingest::ocr::Rect;
 use image::{DynamicImage, GrayImage};
 
 const DPI: u32 = 150;
@@ -144,4 +145,36 @@ fn digests_and_thumbnails() {
     let thumb = image::load_from_memory(&thumbnail_png(&grey(&p), 256)).unwrap();
     assert_eq!(thumb.height(), 256);
     assert!(thumb.width() < 256 && thumb.width() > 150);
+}
+
+#[test]
+fn seals_are_found_over_the_value_they_were_pressed_on_and_nowhere_else() {
+    let f = fonts();
+    // The seal's outer radius: 19 mm and its ring.
+    let radius = 20.5 * DPI as f32 / 25.4;
+    let rect = |b: [f32; 4]| Rect { x: b[0] as u32, y: b[1] as u32, w: (b[2] - b[0]) as u32, h: (b[3] - b[1]) as u32 };
+    for (i, kind) in FormKind::ALL.iter().enumerate() {
+        for seed in [1u64, 2] {
+            let p = dangan_corpus::page(&f, *kind, Level::Hard, DPI, seed * 10 + i as u64);
+            // As the corpus stores hard pages: a poor JPEG.
+            let jpeg = dangan_corpus::encode(std::slice::from_ref(&p), dangan_corpus::Format::Jpeg(30)).unwrap();
+            let seals = decode_scans(&jpeg, &Limits::default()).unwrap().remove(0).seals;
+            let stamped = p.truth.stamped_field.as_deref().expect("hard pages carry a seal");
+            let centre = |b: [f32; 4]| ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+            let at = p.truth.fields.iter().find(|t| t.field.key == stamped).unwrap();
+            assert!(seals.covers(rect(at.bbox)), "{kind:?} seed {seed}: the seal over {stamped} was not found");
+            let (sx, sy) = centre(at.bbox);
+            for t in &p.truth.fields {
+                // Nearest point of the value's box to the seal's centre.
+                let dx = (sx - sx.clamp(t.bbox[0], t.bbox[2])).abs();
+                let dy = (sy - sy.clamp(t.bbox[1], t.bbox[3])).abs();
+                if (dx * dx + dy * dy).sqrt() > radius + 4.0 {
+                    assert!(!seals.covers(rect(t.bbox)), "{kind:?} seed {seed}: {} is clear of the seal", t.field.key);
+                }
+            }
+        }
+        // Black and blue ink on a clean page is no seal.
+        let clean = dangan_corpus::page(&f, *kind, Level::Clean, DPI, 3);
+        assert!(decode_scans(&png(&clean), &Limits::default()).unwrap()[0].seals.is_empty(), "{kind:?}");
+    }
 }

@@ -16,7 +16,7 @@ use image::GrayImage;
 use super::layout::{self, Hit, Line};
 use super::values::{self, Checked, FieldType};
 use super::{FormTemplate, Templates};
-use crate::image::Rulings;
+use crate::image::{Rulings, Seals};
 use crate::ocr::{OcrEngine, OcrError, Reading, Rect, Word};
 
 /// When a value is accepted without review.
@@ -90,11 +90,12 @@ pub struct Extraction {
 
 /// The page as the engine sees it: the image read for layout and values, a
 /// second rendering of it for an independent second reading of each value,
-/// and the ruling lines found on it.
+/// the ruling lines found on it and where seal ink lies on it.
 pub struct PageImages<'a> {
     pub primary: &'a GrayImage,
     pub secondary: Option<&'a GrayImage>,
     pub rulings: &'a Rulings,
+    pub seals: &'a Seals,
 }
 
 pub fn analyse(
@@ -142,9 +143,15 @@ pub fn analyse(
     }
     for (i, region, from_region) in readings {
         let f = &form.fields[i];
-        let mut reads = vec![from_region, words_in(&words, region)];
+        let layout_read = words_in(&words, region);
+        let under_seal = images.seals.covers(text_band(&layout_read, region, page.width()));
+        let mut reads = vec![from_region, layout_read.reading];
         reads.extend(second[i].take());
         let mut r = decide(f.ty, &reads, th, today);
+        if r.accepted && under_seal {
+            r.accepted = false;
+            r.review_reason = "a seal lies over the value: strokes under it may be lost".into();
+        }
         if r.accepted
             && let Some(p) = templates.pattern(fi, i)
             && !p.is_match(&r.value)
@@ -180,7 +187,7 @@ fn review(key: &str, value: &str, conf: f32, valid: Option<bool>, why: &str, reg
 fn classify(lines: &[Line], templates: &Templates) -> Option<usize> {
     let mut best: Option<(usize, usize)> = None;
     for (i, f) in templates.forms.iter().enumerate() {
-        let title = f.titles.iter().any(|t| layout::find(lines, t, &[]).is_some());
+        let title = f.titles.iter().any(|t| layout::find_title(lines, t).is_some());
         let labels = f
             .fields
             .iter()
@@ -245,8 +252,28 @@ fn value_region(label: Hit, all: &[Option<Hit>], rulings: &Rulings, width: u32, 
     (x1 > x0 + h).then(|| Rect { x: x0, y: y0, w: x1 - x0, h: 2 * h }).and_then(|r| r.clip(width, height))
 }
 
+/// The layout read of a value region and where its text lies.
+struct RegionRead {
+    reading: Reading,
+    /// From the first character's left to the last one's right.
+    text_x: Option<(u32, u32)>,
+}
+
+/// Where a value's text is, widened by a character height on either side
+/// (a character lost under a seal at either end leaves no word behind),
+/// over the middle of the label's row: a seal's ring crossing only the
+/// top or bottom of the region belongs to the rows around it.
+fn text_band(read: &RegionRead, region: Rect, page_width: u32) -> Rect {
+    let h = region.h / 2;
+    let (x0, x1) = match read.text_x {
+        Some((a, b)) => (a.saturating_sub(h).max(region.x), (b + h).min(region.right()).min(page_width)),
+        None => (region.x, region.right()),
+    };
+    Rect { x: x0, y: region.y + h / 4, w: x1.saturating_sub(x0).max(1), h: (region.h - h / 2).max(1) }
+}
+
 /// The layout read's words whose centre lies in `r`, as one reading.
-fn words_in(words: &[Word], r: Rect) -> Reading {
+fn words_in(words: &[Word], r: Rect) -> RegionRead {
     let mut inside: Vec<&Word> = words
         .iter()
         .filter(|w| {
@@ -266,7 +293,9 @@ fn words_in(words: &[Word], r: Rect) -> Reading {
     }
     // The weakest word: one doubtful word makes the value doubtful.
     let confidence = inside.iter().map(|w| w.confidence).reduce(f32::min).unwrap_or(0.0);
-    Reading { text, confidence }
+    let text_x =
+        inside.first().map(|f| (f.rect.x, inside.iter().map(|w| w.rect.right()).max().unwrap_or(f.rect.right())));
+    RegionRead { reading: Reading { text, confidence }, text_x }
 }
 
 /// Chooses among the readings of a value (the region read first). Valid
@@ -328,27 +357,42 @@ fn decide(ty: FieldType, reads: &[Reading], th: &Thresholds, today: NaiveDate) -
 }
 
 /// Checks between fields of one page: the birth date and sex inside an ID
-/// number must agree with the printed birth date and gender.
+/// number must agree with the printed birth date and gender. The ID number
+/// carries its own check character, so where it is valid and the printed
+/// value is unreadable (a seal over 女) or disagrees, the ID's value is what
+/// the reviewer is offered; the field still goes to review.
 fn cross_check(form: &FormTemplate, fields: &mut [FieldResult]) {
     let get = |fields: &[FieldResult], k: &str| fields.iter().position(|f| f.key == k);
     let Some(id) = get(fields, "id_number").filter(|&i| fields[i].valid == Some(true)) else { return };
     let Ok(number) = dangan_archive::domain::id_number::IdNumber::parse(&fields[id].value) else { return };
-    let conflict = |key: &str, expected: String, fields: &mut [FieldResult]| {
-        if let Some(i) = get(fields, key)
-            && fields[i].valid == Some(true)
-            && fields[i].value != expected
-        {
-            let why = format!("{key} disagrees with the ID number ({expected})");
-            for j in [i, id] {
-                fields[j].accepted = false;
-                fields[j].review_reason = why.clone();
-            }
+    let check = |key: &str, expected: String, fields: &mut [FieldResult]| {
+        let Some(i) = get(fields, key) else { return };
+        let f = &mut fields[i];
+        if f.valid == Some(true) && f.value == expected {
+            return;
         }
+        let why = if f.valid == Some(true) {
+            // Both readings are doubtful now: the ID number goes to review too.
+            let why = format!("{key} read as {} disagrees with the ID number ({expected})", f.value);
+            fields[id].accepted = false;
+            fields[id].review_reason = why.clone();
+            why
+        } else if f.value.is_empty() {
+            format!("{key} could not be read ({}); the ID number's is suggested", f.review_reason)
+        } else {
+            format!("{key} read as {:?} ({}); the ID number's is suggested", f.value, f.message)
+        };
+        let f = &mut fields[i];
+        f.value = expected;
+        f.valid = Some(true);
+        f.message = String::new();
+        f.accepted = false;
+        f.review_reason = why;
     };
     if form.fields.iter().any(|f| f.key == "birth_date") {
-        conflict("birth_date", number.birth_date().to_string(), fields);
+        check("birth_date", number.birth_date().to_string(), fields);
     }
-    conflict("gender", if number.is_male() { "male" } else { "female" }.into(), fields);
+    check("gender", if number.is_male() { "male" } else { "female" }.into(), fields);
 }
 
 #[cfg(test)]
@@ -393,6 +437,39 @@ mod tests {
         assert!(decide(FieldType::Decimal, &reads, &Thresholds::default(), today()).accepted);
         let f = decide(FieldType::Decimal, &reads, &Thresholds::dependent_readings(), today());
         assert!(!f.accepted && f.review_reason.contains("none is sure"), "{f:?}");
+    }
+
+    fn field(key: &str, value: &str, valid: bool) -> FieldResult {
+        FieldResult {
+            key: key.into(),
+            value: value.into(),
+            confidence: 0.95,
+            valid: Some(valid),
+            message: if valid { String::new() } else { "nothing could be read".into() },
+            accepted: valid,
+            review_reason: if valid { String::new() } else { "nothing could be read".into() },
+            region: None,
+        }
+    }
+
+    #[test]
+    fn the_id_number_suggests_an_unreadable_or_disagreeing_gender_and_birth_date_for_review() {
+        let templates = Templates::builtin();
+        let card = templates.forms.iter().find(|f| f.kind == "id_card_copy").unwrap();
+        // 440106198809211331: born 1988-09-21, odd 17th digit: male.
+        let id = field("id_number", "440106198809211331", true);
+        let mut fields = vec![field("gender", "", false), field("birth_date", "1988-03-21", true), id.clone()];
+        cross_check(card, &mut fields);
+        let (gender, birth) = (&fields[0], &fields[1]);
+        assert_eq!((gender.value.as_str(), gender.accepted), ("male", false));
+        assert!(gender.review_reason.contains("suggested"), "{gender:?}");
+        assert_eq!((birth.value.as_str(), birth.accepted), ("1988-09-21", false));
+        assert!(birth.review_reason.contains("1988-03-21"), "the reading is kept in the reason: {birth:?}");
+        assert!(!fields[2].accepted, "a disagreement puts the ID number in doubt too");
+        // Agreeing values stay as they were.
+        let mut agree = vec![field("gender", "male", true), field("birth_date", "1988-09-21", true), id];
+        cross_check(card, &mut agree);
+        assert!(agree.iter().all(|f| f.accepted), "{agree:?}");
     }
 
     #[test]

@@ -93,26 +93,50 @@ pub fn tolerance(n: usize) -> usize {
     if n <= 2 { 0 } else { n.div_ceil(4).min(2) }
 }
 
+/// A title: the best match of `title` within [`tolerance`] in any line.
+pub fn find_title(lines: &[Line], title: &str) -> Option<Hit> {
+    search(lines, title, &[], false)
+}
+
 /// The best match of `label` in any line, away from places already `taken`:
 /// the smallest edit distance within [`tolerance`], the topmost of equals.
+/// A line holding nothing but the reading may be one character more off
+/// (labels only: a title so loosely matched could name the wrong form).
 pub fn find(lines: &[Line], label: &str, taken: &[Rect]) -> Option<Hit> {
+    search(lines, label, taken, true)
+}
+
+fn search(lines: &[Line], label: &str, taken: &[Rect], alone_looser: bool) -> Option<Hit> {
     let want: Vec<char> = to_half_width(label).chars().filter(|c| !is_separator(*c)).collect();
     let n = want.len();
     if n == 0 {
         return None;
     }
     let tol = tolerance(n);
+    // A line that holds nothing but the reading (a label alone in its cell,
+    // its value detected apart) may be one character more off: 住地 for
+    // 住址, 姓 alone with 名 lost under a seal, 聊聚电话 for 联系电话.
+    let tol_alone = if !alone_looser {
+        tol
+    } else if n <= 2 {
+        1
+    } else {
+        tol + 1
+    };
     let mut best: Option<((usize, bool, bool, u32), Hit)> = None;
     for line in lines {
         let all = &line.glyphs;
         let kept: Vec<usize> = (0..all.len()).filter(|&i| !is_separator(all[i].c)).collect();
         let g: Vec<&Glyph> = kept.iter().map(|&i| &all[i]).collect();
         let chars: Vec<char> = g.iter().map(|g| g.c).collect();
-        for len in n.saturating_sub(tol).max(1)..=n + tol {
+        for len in n.saturating_sub(tol_alone).max(1)..=n + tol {
             for start in 0..chars.len().saturating_sub(len - 1) {
                 let d = distance(&chars[start..start + len], &want);
+                let alone = start == 0 && len == chars.len();
                 // A partial match must at least keep the label's first and last character.
-                if d > tol || (d > 0 && chars[start] != want[0] && chars[start + len - 1] != want[n - 1]) {
+                if d > if alone { tol_alone } else { tol }
+                    || (d > 0 && chars[start] != want[0] && chars[start + len - 1] != want[n - 1])
+                {
                     continue;
                 }
                 let span = &g[start..start + len];
@@ -164,10 +188,17 @@ mod tests {
 
     #[test]
     fn labels_are_found_with_a_misread_character() {
-        let ls = lines(&[word("电才读数", 100, 500, 1), word("7930.0", 400, 500, 1), word("姓各", 100, 600, 2)]);
+        let ls = lines(&[word("电才读数", 100, 500, 1), word("7930.0", 400, 500, 1), word("姓各王芳", 100, 600, 2)]);
         let h = find(&ls, "电表读数", &[]).expect("one character off in four");
         assert_eq!((h.rect.x, h.rect.right(), h.distance), (100, 260, 1));
-        assert!(find(&ls, "姓名", &[]).is_none(), "two-character labels must match exactly");
+        assert!(find(&ls, "姓名", &[]).is_none(), "two-character labels inside a line must match exactly");
+        // Alone on its line, one character off is still the label.
+        let alone = lines(&[word("住地", 100, 700, 3), word("广州市天河区", 300, 700, 4), word("姓", 100, 800, 5)]);
+        assert_eq!(find(&alone, "住址", &[]).map(|h| (h.rect.x, h.distance)), Some((100, 1)));
+        assert_eq!(find(&alone, "姓名", &[]).map(|h| (h.rect.y, h.distance)), Some((800, 1)));
+        assert!(find(&alone, "民族", &[]).is_none());
+        let phone = lines(&[word("聊聚电话", 100, 900, 6), word("电话号码是", 100, 1000, 7)]);
+        assert_eq!(find(&phone, "联系电话", &[]).map(|h| (h.rect.y, h.distance)), Some((900, 2)));
         assert_eq!(ls[0].text(), "电才读数7930.0");
     }
 

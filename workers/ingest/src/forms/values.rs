@@ -209,12 +209,15 @@ pub fn check(ty: FieldType, raw: &str, today: NaiveDate) -> Checked {
         }
         FieldType::Amount => {
             // The currency before the number, or what of it was read.
-            let v: String = s
-                .trim_start_matches(['人', '民', '币', '幣', '¥'])
-                .trim_end_matches('元')
-                .chars()
-                .filter(|c| *c != ',')
-                .collect();
+            let v = s.trim_start_matches(['人', '民', '币', '幣', '¥']).trim_end_matches('元');
+            // Yuan and fen: the last point, with two digits after it. Any
+            // point or comma before it groups thousands (a comma misread as
+            // a point, 1.235,269.00, or one lost, 3.843182.00): an amount
+            // has one decimal point.
+            let v = match v.rsplit_once('.') {
+                Some((int, fen)) if fen.len() == 2 => format!("{}.{fen}", int.replace([',', '.'], "")),
+                _ => v.replace(',', ""),
+            };
             match v.split_once('.') {
                 Some((a, b)) if !a.is_empty() && b.len() == 2 && is_decimal(&v) => Checked::Valid(v),
                 None if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) => Checked::Valid(format!("{v}.00")),
@@ -305,6 +308,10 @@ mod tests {
         assert_eq!(ok(FieldType::Room, "12棟1單元101室"), Checked::Valid("12/1/101".into()));
         assert_eq!(ok(FieldType::Amount, "人民币1,234,567.00元"), Checked::Valid("1234567.00".into()));
         assert_eq!(ok(FieldType::Amount, "民币1235269.00元"), Checked::Valid("1235269.00".into()));
+        // A comma read as a point, or lost.
+        assert_eq!(ok(FieldType::Amount, "人民币1.235,269.00元"), Checked::Valid("1235269.00".into()));
+        assert_eq!(ok(FieldType::Amount, "人民币3.843182.00元"), Checked::Valid("3843182.00".into()));
+        assert!(!ok(FieldType::Amount, "人民币3843.18.2元").is_valid(), "the decimal point has two digits after it");
         assert_eq!(ok(FieldType::Decimal, "89.50平方米"), Checked::Valid("89.50".into()));
         assert!(!ok(FieldType::Decimal, "89.5.0").is_valid());
         assert_eq!(ok(FieldType::Count, "5把"), Checked::Valid("5".into()));

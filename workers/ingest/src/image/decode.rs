@@ -6,6 +6,15 @@ use std::io::Cursor;
 
 use image::{GrayImage, ImageFormat, ImageReader};
 
+use super::seals::{Seals, SealsBuilder};
+
+/// A decoded page: its grey pixels (red seals dropped out) and where the
+/// seals were.
+pub struct Scan {
+    pub grey: GrayImage,
+    pub seals: Seals,
+}
+
 /// Limits of what a page may be; from the worker's config.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -43,6 +52,11 @@ pub enum DecodeError {
 
 /// Decodes every page of a scan into greyscale.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Vec<GrayImage>, DecodeError> {
+    Ok(decode_scans(bytes, limits)?.into_iter().map(|s| s.grey).collect())
+}
+
+/// Decodes every page of a scan, with its seal map.
+pub fn decode_scans(bytes: &[u8], limits: &Limits) -> Result<Vec<Scan>, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
@@ -68,7 +82,7 @@ fn corrupt(page: usize, e: impl std::fmt::Display) -> DecodeError {
     DecodeError::Corrupt { page, reason: e.to_string() }
 }
 
-fn decode_single(bytes: &[u8], limits: &Limits) -> Result<GrayImage, DecodeError> {
+fn decode_single(bytes: &[u8], limits: &Limits) -> Result<Scan, DecodeError> {
     let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| corrupt(0, e))?;
     // Header first: a decompression bomb is refused before any allocation.
     let (w, h) = reader.into_dimensions().map_err(|e| corrupt(0, e))?;
@@ -81,12 +95,24 @@ fn decode_single(bytes: &[u8], limits: &Limits) -> Result<GrayImage, DecodeError
     reader.limits(l);
     let img = reader.decode().map_err(|e| corrupt(0, e))?;
     if !img.color().has_color() {
-        return Ok(img.into_luma8());
+        return Ok(Scan { grey: img.into_luma8(), seals: Seals::default() });
     }
     let rgb = img.into_rgb8();
     let (w, h) = rgb.dimensions();
-    let grey = rgb.pixels().map(|p| grey_without_seals(p.0[0], p.0[1], p.0[2])).collect();
-    GrayImage::from_raw(w, h, grey).ok_or_else(|| corrupt(0, "short pixel data"))
+    from_colour(0, w, h, rgb.as_raw().chunks_exact(3))
+}
+
+/// A colour page to grey, finding its seals on the way.
+fn from_colour<'a>(page: usize, w: u32, h: u32, pixels: impl Iterator<Item = &'a [u8]>) -> Result<Scan, DecodeError> {
+    let mut seals = SealsBuilder::new(w, h);
+    let n = w as usize * h as usize;
+    let mut grey = Vec::with_capacity(n);
+    for (i, p) in pixels.take(n).enumerate() {
+        seals.add(i, p[0], p[1], p[2]);
+        grey.push(grey_without_seals(p[0], p[1], p[2]));
+    }
+    let grey = GrayImage::from_raw(w, h, grey).ok_or_else(|| corrupt(page, "short pixel data"))?;
+    Ok(Scan { grey, seals: seals.finish() })
 }
 
 /// Grey of a colour pixel, with red seal ink dropped out as scanners' red
@@ -101,7 +127,7 @@ pub fn grey_without_seals(r: u8, g: u8, b: u8) -> u8 {
     (luma + 2 * redness).min(u32::from(r).max(luma)) as u8
 }
 
-fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<GrayImage>, DecodeError> {
+fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<Scan>, DecodeError> {
     use tiff::ColorType;
     use tiff::decoder::{Decoder, DecodingResult};
     let mut t_limits = tiff::decoder::Limits::default();
@@ -121,17 +147,17 @@ fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<GrayImage>, DecodeEr
             _ => return Err(DecodeError::Unsupported(format!("TIFF with {colour:?} samples"))),
         };
         let n = (w as usize) * (h as usize);
-        let grey: Vec<u8> = match colour {
-            ColorType::Gray(8) if data.len() >= n => data[..n].to_vec(),
-            ColorType::RGB(8) if data.len() >= n * 3 => {
-                data.chunks_exact(3).take(n).map(|p| grey_without_seals(p[0], p[1], p[2])).collect()
+        let scan = match colour {
+            ColorType::Gray(8) if data.len() >= n => {
+                let grey =
+                    GrayImage::from_raw(w, h, data[..n].to_vec()).ok_or_else(|| corrupt(page, "short pixel data"))?;
+                Scan { grey, seals: Seals::default() }
             }
-            ColorType::RGBA(8) if data.len() >= n * 4 => {
-                data.chunks_exact(4).take(n).map(|p| grey_without_seals(p[0], p[1], p[2])).collect()
-            }
+            ColorType::RGB(8) if data.len() >= n * 3 => from_colour(page, w, h, data.chunks_exact(3))?,
+            ColorType::RGBA(8) if data.len() >= n * 4 => from_colour(page, w, h, data.chunks_exact(4))?,
             other => return Err(DecodeError::Unsupported(format!("TIFF with {other:?} pixels"))),
         };
-        pages.push(GrayImage::from_raw(w, h, grey).ok_or_else(|| corrupt(page, "short pixel data"))?);
+        pages.push(scan);
         if !dec.more_images() {
             break;
         }

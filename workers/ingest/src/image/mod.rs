@@ -6,11 +6,13 @@ mod binarize;
 mod decode;
 mod deskew;
 mod rulings;
+mod seals;
 
 pub use binarize::{ink_ratio, is_blank, sauvola};
-pub use decode::{DecodeError, Limits, decode};
+pub use decode::{DecodeError, Limits, Scan, decode, decode_scans};
 pub use deskew::{estimate_skew, rotate};
 pub use rulings::{Rulings, remove_rulings};
+pub use seals::Seals;
 
 use ::image::GrayImage;
 
