@@ -144,7 +144,7 @@ pub fn analyse(
     for (i, region, from_region) in readings {
         let f = &form.fields[i];
         let layout_read = words_in(&words, region);
-        let under_seal = images.seals.covers(text_band(&layout_read, region, page.width()));
+        let under_seal = images.seals.covers(text_band(&layout_read, region));
         let mut reads = vec![from_region, layout_read.reading];
         reads.extend(second[i].take());
         let mut r = decide(f.ty, &reads, th, today);
@@ -165,7 +165,7 @@ pub fn analyse(
     }
     // Back in template order.
     fields.sort_by_key(|r| form.fields.iter().position(|f| f.key == r.key));
-    cross_check(form, &mut fields);
+    cross_check(&mut fields);
     Ok(Extraction { form: form.kind.clone(), fields, text })
 }
 
@@ -263,10 +263,10 @@ struct RegionRead {
 /// (a character lost under a seal at either end leaves no word behind),
 /// over the middle of the label's row: a seal's ring crossing only the
 /// top or bottom of the region belongs to the rows around it.
-fn text_band(read: &RegionRead, region: Rect, page_width: u32) -> Rect {
+fn text_band(read: &RegionRead, region: Rect) -> Rect {
     let h = region.h / 2;
     let (x0, x1) = match read.text_x {
-        Some((a, b)) => (a.saturating_sub(h).max(region.x), (b + h).min(region.right()).min(page_width)),
+        Some((a, b)) => (a.saturating_sub(h).max(region.x), (b + h).min(region.right())),
         None => (region.x, region.right()),
     };
     Rect { x: x0, y: region.y + h / 4, w: x1.saturating_sub(x0).max(1), h: (region.h - h / 2).max(1) }
@@ -361,7 +361,7 @@ fn decide(ty: FieldType, reads: &[Reading], th: &Thresholds, today: NaiveDate) -
 /// carries its own check character, so where it is valid and the printed
 /// value is unreadable (a seal over 女) or disagrees, the ID's value is what
 /// the reviewer is offered; the field still goes to review.
-fn cross_check(form: &FormTemplate, fields: &mut [FieldResult]) {
+fn cross_check(fields: &mut [FieldResult]) {
     let get = |fields: &[FieldResult], k: &str| fields.iter().position(|f| f.key == k);
     let Some(id) = get(fields, "id_number").filter(|&i| fields[i].valid == Some(true)) else { return };
     let Ok(number) = dangan_archive::domain::id_number::IdNumber::parse(&fields[id].value) else { return };
@@ -389,9 +389,8 @@ fn cross_check(form: &FormTemplate, fields: &mut [FieldResult]) {
         f.accepted = false;
         f.review_reason = why;
     };
-    if form.fields.iter().any(|f| f.key == "birth_date") {
-        check("birth_date", number.birth_date().to_string(), fields);
-    }
+    // A form without the field (a registration form has no birth date) has no entry to check.
+    check("birth_date", number.birth_date().to_string(), fields);
     check("gender", if number.is_male() { "male" } else { "female" }.into(), fields);
 }
 
@@ -454,12 +453,10 @@ mod tests {
 
     #[test]
     fn the_id_number_suggests_an_unreadable_or_disagreeing_gender_and_birth_date_for_review() {
-        let templates = Templates::builtin();
-        let card = templates.forms.iter().find(|f| f.kind == "id_card_copy").unwrap();
         // 440106198809211331: born 1988-09-21, odd 17th digit: male.
         let id = field("id_number", "440106198809211331", true);
         let mut fields = vec![field("gender", "", false), field("birth_date", "1988-03-21", true), id.clone()];
-        cross_check(card, &mut fields);
+        cross_check(&mut fields);
         let (gender, birth) = (&fields[0], &fields[1]);
         assert_eq!((gender.value.as_str(), gender.accepted), ("male", false));
         assert!(gender.review_reason.contains("suggested"), "{gender:?}");
@@ -468,7 +465,7 @@ mod tests {
         assert!(!fields[2].accepted, "a disagreement puts the ID number in doubt too");
         // Agreeing values stay as they were.
         let mut agree = vec![field("gender", "male", true), field("birth_date", "1988-09-21", true), id];
-        cross_check(card, &mut agree);
+        cross_check(&mut agree);
         assert!(agree.iter().all(|f| f.accepted), "{agree:?}");
     }
 

@@ -123,8 +123,13 @@ fn from_colour<'a>(page: usize, w: u32, h: u32, pixels: impl Iterator<Item = &'a
 /// ring only faintly red. Pixels without red in them get the usual luma.
 pub fn grey_without_seals(r: u8, g: u8, b: u8) -> u8 {
     let luma = (u32::from(r) * 3 + u32::from(g) * 6 + u32::from(b)) / 10;
-    let redness = u32::from(r).saturating_sub(u32::from(g.max(b)));
-    (luma + 2 * redness).min(u32::from(r).max(luma)) as u8
+    (luma + 2 * u32::from(redness(r, g, b))).min(u32::from(r).max(luma)) as u8
+}
+
+/// How much redder a pixel is than its other channels: seal ink's mark.
+#[inline]
+pub fn redness(r: u8, g: u8, b: u8) -> u8 {
+    r.saturating_sub(g.max(b))
 }
 
 fn decode_tiff(bytes: &[u8], limits: &Limits) -> Result<Vec<Scan>, DecodeError> {

@@ -4,6 +4,7 @@
 //! or the .7 of 6812.7 gone. A value read where a seal lies is therefore
 //! never accepted without a person looking at it; this map says where.
 
+use super::decode::redness;
 use crate::ocr::Rect;
 
 /// Side of a cell of the map, in page pixels.
@@ -11,7 +12,7 @@ const CELL: u32 = 8;
 /// How much redder than its other channels a pixel must be to count as seal
 /// ink: a seal pressed on paper is 60-120 redder even on a faded, unevenly
 /// lit scan; JPEG's colour noise on plain paper stays under 20.
-const RED: i32 = 40;
+const RED: u8 = 40;
 
 /// Red pixels per cell of a page, and the turn the page was given since.
 #[derive(Debug, Clone, Default)]
@@ -32,30 +33,28 @@ pub struct Seals {
 /// Gathers the map while a colour page is converted to grey.
 pub struct SealsBuilder {
     seals: Seals,
-    any: bool,
 }
 
 impl SealsBuilder {
     pub fn new(width: u32, height: u32) -> Self {
         let (cols, rows) = (width.div_ceil(CELL), height.div_ceil(CELL));
         let seals = Seals { cols, rows, counts: vec![0; (cols * rows) as usize], width, height, turned: 0.0 };
-        Self { seals, any: false }
+        Self { seals }
     }
 
     /// One pixel of the page, in row-major order from its index.
     #[inline]
     pub fn add(&mut self, index: usize, r: u8, g: u8, b: u8) {
-        if i32::from(r) - i32::from(g.max(b)) >= RED {
+        if redness(r, g, b) >= RED {
             let w = self.seals.width as usize;
             let (x, y) = ((index % w) as u32, (index / w) as u32);
             let cell = ((y / CELL) * self.seals.cols + x / CELL) as usize;
             self.seals.counts[cell] = self.seals.counts[cell].saturating_add(1);
-            self.any = true;
         }
     }
 
     pub fn finish(mut self) -> Seals {
-        if !self.any {
+        if self.seals.counts.iter().all(|&c| c == 0) {
             self.seals.counts = Vec::new();
         }
         self.seals

@@ -99,23 +99,10 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::domain::access::model::Outcome;
+    use crate::domain::access::matrix::Role;
 
     fn entry(target: &str) -> AuditEntry {
-        AuditEntry {
-            principal_id: None,
-            principal: "a".into(),
-            role: "admin".into(),
-            action: "view_metadata".into(),
-            outcome: Outcome::Allowed,
-            target: target.into(),
-            dossier_id: None,
-            site_id: None,
-            grant_id: None,
-            purpose: String::new(),
-            client: String::new(),
-            detail: String::new(),
-        }
+        AuditEntry::system("a", Role::Admin, "view_metadata", target)
     }
 
     fn chain(n: i64) -> Vec<AuditRecord> {
