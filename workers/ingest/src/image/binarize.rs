@@ -3,7 +3,7 @@
 //! single global threshold loses either the dark corner or the faint strokes.
 //! Red seals are light in greyscale and fall mostly to paper.
 
-use image::{GrayImage, Luma};
+use image::GrayImage;
 
 /// Binarises with a window of about 1/40 of the page width; `k` (0.2-0.5)
 /// sets how much darker than its surroundings ink must be. This is the
@@ -13,44 +13,72 @@ use image::{GrayImage, Luma};
 pub fn sauvola(img: &GrayImage, k: f32) -> GrayImage {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let r = (w / 80).max(7);
-    // Integral images of values and squares (u64: no overflow at 80 Mpx).
-    let stride = w + 1;
-    let mut sum = vec![0u64; stride * (h + 1)];
-    let mut sq = vec![0u64; stride * (h + 1)];
-    for y in 0..h {
-        let (mut rs, mut rq) = (0u64, 0u64);
-        for x in 0..w {
-            let v = img.get_pixel(x as u32, y as u32)[0] as u64;
-            rs += v;
-            rq += v * v;
-            sum[(y + 1) * stride + x + 1] = sum[y * stride + x + 1] + rs;
-            sq[(y + 1) * stride + x + 1] = sq[y * stride + x + 1] + rq;
+    // Wolf-Jolion needs the page's largest deviation before any threshold:
+    // one pass for it, a second for the thresholds. Recomputing the window
+    // sums is cheaper than keeping 8 bytes of statistics per pixel.
+    let mut max_var = 1e-6f32;
+    window_stats(img, r, |_, _, var| max_var = var.iter().fold(max_var, |m, &v| m.max(v)));
+    let max_sd = max_var.sqrt();
+    let min_v = img.as_raw().iter().copied().min().unwrap_or(0) as f32;
+    let px = img.as_raw();
+    let mut out = vec![255u8; w * h];
+    window_stats(img, r, |y, mean, var| {
+        let row = &px[y * w..(y + 1) * w];
+        for (x, o) in out[y * w..(y + 1) * w].iter_mut().enumerate() {
+            let t = mean[x] - k * (1.0 - var[x].sqrt() / max_sd) * (mean[x] - min_v);
+            if (row[x] as f32) < t {
+                *o = 0;
+            }
         }
-    }
-    let mut stats = vec![(0f32, 0f32); w * h];
-    let (mut max_sd, mut min_v) = (1e-3f32, 255f32);
-    for y in 0..h {
-        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
-        for x in 0..w {
-            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
-            let n = ((y1 - y0) * (x1 - x0)) as f64;
-            let at = |t: &[u64], yy: usize, xx: usize| t[yy * stride + xx] as f64;
-            let s = at(&sum, y1, x1) - at(&sum, y0, x1) - at(&sum, y1, x0) + at(&sum, y0, x0);
-            let q = at(&sq, y1, x1) - at(&sq, y0, x1) - at(&sq, y1, x0) + at(&sq, y0, x0);
-            let mean = s / n;
-            let sd = (q / n - mean * mean).max(0.0).sqrt() as f32;
-            stats[y * w + x] = (mean as f32, sd);
-            max_sd = max_sd.max(sd);
-            min_v = min_v.min(img.get_pixel(x as u32, y as u32)[0] as f32);
+    });
+    GrayImage::from_raw(w as u32, h as u32, out).expect("buffer of the image's size")
+}
+
+/// Calls `f(y, means, variances)` for every row, with the statistics of the
+/// (2r+1)² window around each of its pixels (clipped at the edges). Column
+/// sums slide down the page and each row's prefix sums give the windows, so
+/// the cost per pixel is constant and memory is a few rows. The variance is
+/// taken from exact integer sums (n·Σv² − (Σv)²), so single precision loses
+/// nothing to cancellation.
+fn window_stats(img: &GrayImage, r: usize, mut f: impl FnMut(usize, &[f32], &[f32])) {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let px = img.as_raw();
+    let (mut col_s, mut col_q) = (vec![0i64; w], vec![0i64; w]);
+    let (mut ps, mut pq) = (vec![0i64; w + 1], vec![0i64; w + 1]);
+    let (mut mean, mut var) = (vec![0f32; w], vec![0f32; w]);
+    let add = |y: usize, sign: i64, col_s: &mut [i64], col_q: &mut [i64]| {
+        for ((s, q), &v) in col_s.iter_mut().zip(col_q.iter_mut()).zip(&px[y * w..(y + 1) * w]) {
+            let v = v as i64;
+            *s += sign * v;
+            *q += sign * v * v;
         }
+    };
+    // Window columns of each x, and their reciprocal.
+    let span: Vec<(usize, usize)> = (0..w).map(|x| (x.saturating_sub(r), (x + r + 1).min(w))).collect();
+    for y in 0..r.min(h) {
+        add(y, 1, &mut col_s, &mut col_q);
     }
-    let mut out = GrayImage::new(w as u32, h as u32);
-    for (i, (mean, sd)) in stats.into_iter().enumerate() {
-        let t = mean - k * (1.0 - sd / max_sd) * (mean - min_v);
-        let (x, y) = ((i % w) as u32, (i / w) as u32);
-        out.put_pixel(x, y, Luma([if (img.get_pixel(x, y)[0] as f32) < t { 0 } else { 255 }]));
+    for y in 0..h {
+        if y + r < h {
+            add(y + r, 1, &mut col_s, &mut col_q);
+        }
+        if y > r {
+            add(y - r - 1, -1, &mut col_s, &mut col_q);
+        }
+        for x in 0..w {
+            ps[x + 1] = ps[x] + col_s[x];
+            pq[x + 1] = pq[x] + col_q[x];
+        }
+        let rows = ((y + r + 1).min(h) - y.saturating_sub(r)) as i64;
+        for (x, &(x0, x1)) in span.iter().enumerate() {
+            let n = rows * (x1 - x0) as i64;
+            let (s, q) = (ps[x1] - ps[x0], pq[x1] - pq[x0]);
+            let inv = 1.0 / n as f32;
+            mean[x] = s as f32 * inv;
+            var[x] = (n * q - s * s).max(0) as f32 * inv * inv;
+        }
+        f(y, &mean, &var);
     }
-    out
 }
 
 /// Share of ink pixels, ignoring a border of `margin` (fraction of each side)

@@ -3,7 +3,7 @@
 //! straight, so the angle whose horizontal profile has the largest variance
 //! is the skew.
 
-use image::{GrayImage, Luma};
+use image::GrayImage;
 
 /// Ink points of a reduced copy of the page (every `step`-th pixel darker
 /// than the page's mean by a margin), as (x, y) relative to the centre.
@@ -62,26 +62,38 @@ pub fn estimate_skew(img: &GrayImage) -> f32 {
 }
 
 /// Rotates by `degrees` about the centre (bilinear); uncovered corners take
-/// the page's brightest tone so they read as paper.
+/// the page's brightest tone so they read as paper. Source positions step
+/// along each row in 16.16 fixed point with 8-bit interpolation weights.
 pub fn rotate(img: &GrayImage, degrees: f32) -> GrayImage {
     let (w, h) = (img.width(), img.height());
     let paper = img.pixels().step_by(13).map(|p| p[0]).max().unwrap_or(255);
-    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-    let (sin, cos) = degrees.to_radians().sin_cos();
-    let mut out = GrayImage::from_pixel(w, h, Luma([paper]));
-    for (x, y, p) in out.enumerate_pixels_mut() {
-        let (dx, dy) = (x as f32 - cx, y as f32 - cy);
-        let sx = cos * dx + sin * dy + cx;
-        let sy = -sin * dx + cos * dy + cy;
-        if sx < 0.0 || sy < 0.0 || sx >= (w - 1) as f32 || sy >= (h - 1) as f32 {
-            continue;
+    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+    let (sin, cos) = (degrees as f64).to_radians().sin_cos();
+    let src = img.as_raw();
+    let stride = w as usize;
+    let one = 65536.0;
+    let (max_x, max_y) = ((w as i64 - 1) << 16, (h as i64 - 1) << 16);
+    let mut out = vec![paper; stride * h as usize];
+    for (y, row) in out.chunks_exact_mut(stride).enumerate() {
+        let dy = y as f64 - cy;
+        // Source of pixel 0 of this row, and the step per pixel.
+        let mut sx = ((-cx * cos + sin * dy + cx) * one) as i64;
+        let mut sy = ((cx * sin + cos * dy + cy) * one) as i64;
+        let (step_x, step_y) = ((cos * one) as i64, (-sin * one) as i64);
+        for p in row.iter_mut() {
+            if sx >= 0 && sy >= 0 && sx < max_x && sy < max_y {
+                let (x0, y0) = ((sx >> 16) as usize, (sy >> 16) as usize);
+                let (fx, fy) = (((sx >> 8) & 255) as u32, ((sy >> 8) & 255) as u32);
+                let i = y0 * stride + x0;
+                let (a, b, c, d) =
+                    (src[i] as u32, src[i + 1] as u32, src[i + stride] as u32, src[i + stride + 1] as u32);
+                let top = a * (256 - fx) + b * fx;
+                let bottom = c * (256 - fx) + d * fx;
+                *p = ((top * (256 - fy) + bottom * fy + 32768) >> 16) as u8;
+            }
+            sx += step_x;
+            sy += step_y;
         }
-        let (x0, y0) = (sx as u32, sy as u32);
-        let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-        let q = |xx, yy| img.get_pixel(xx, yy)[0] as f32;
-        let top = q(x0, y0) * (1.0 - fx) + q(x0 + 1, y0) * fx;
-        let bottom = q(x0, y0 + 1) * (1.0 - fx) + q(x0 + 1, y0 + 1) * fx;
-        p[0] = (top * (1.0 - fy) + bottom * fy).round() as u8;
     }
-    out
+    GrayImage::from_raw(w, h, out).expect("buffer of the image's size")
 }

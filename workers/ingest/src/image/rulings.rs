@@ -31,23 +31,35 @@ impl Rulings {
 /// Erases ruling lines from `binary` (0 ink, 255 paper) and returns where they were.
 pub fn remove_rulings(binary: &mut GrayImage) -> Rulings {
     let (w, h) = (binary.width() as usize, binary.height() as usize);
-    let ink: Vec<bool> = binary.as_raw().iter().map(|&v| v == 0).collect();
+    let px = binary.as_raw();
     let mut erase = vec![false; w * h];
     let mut rows = Vec::new();
     let min_h = ((w as f32 * MIN_H_RUN) as usize).max(20);
     for y in 0..h {
-        for (x0, x1) in runs((0..w).map(|x| ink[y * w + x]), min_h) {
-            (x0..x1).for_each(|x| erase[y * w + x] = true);
+        for (x0, x1) in runs(px[y * w..(y + 1) * w].iter().map(|&v| v == 0), min_h) {
+            erase[y * w + x0..y * w + x1].fill(true);
             rows.push((y as u32, x0 as u32, x1 as u32));
         }
     }
-    let mut cols = Vec::new();
+    // Vertical runs are followed in every column at once, row by row: the
+    // page is read in memory order instead of one column at a time.
     let min_v = ((h as f32 * MIN_V_RUN) as usize).max(20);
-    for x in 0..w {
-        for (y0, y1) in runs((0..h).map(|y| ink[y * w + x]), min_v) {
-            (y0..y1).for_each(|y| erase[y * w + x] = true);
-            cols.push((x as u32, y0 as u32, y1 as u32));
+    let mut cols = Vec::new();
+    let mut open: Vec<Run> = vec![Run::default(); w];
+    for y in 0..h {
+        for (x, run) in open.iter_mut().enumerate() {
+            if let Some(r) = run.step(y, px[y * w + x] == 0, min_v) {
+                cols.push((x, r));
+            }
         }
+    }
+    for (x, run) in open.iter_mut().enumerate() {
+        if let Some(r) = run.finish(min_v) {
+            cols.push((x, r));
+        }
+    }
+    for &(x, (y0, y1)) in &cols {
+        (y0..y1).for_each(|y| erase[y * w + x] = true);
     }
     let raw: &mut [u8] = binary;
     for (p, e) in raw.iter_mut().zip(&erase) {
@@ -55,33 +67,47 @@ pub fn remove_rulings(binary: &mut GrayImage) -> Rulings {
             *p = 255;
         }
     }
+    let cols = cols.into_iter().map(|(x, (y0, y1))| (x as u32, y0 as u32, y1 as u32)).collect();
     Rulings { horizontal: merge(rows), vertical: merge(cols) }
+}
+
+/// A run of ink being followed: where it started, its last ink and the
+/// paper seen since.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    start: Option<usize>,
+    last_ink: usize,
+    gap: usize,
+}
+
+impl Run {
+    /// Takes cell `i`; returns a run at least `min` long that it ended.
+    fn step(&mut self, i: usize, on: bool, min: usize) -> Option<(usize, usize)> {
+        if on {
+            self.start.get_or_insert(i);
+            self.last_ink = i;
+            self.gap = 0;
+        } else if self.start.is_some() {
+            self.gap += 1;
+            if self.gap > GAP {
+                return self.finish(min);
+            }
+        }
+        None
+    }
+
+    /// Ends the run (at the edge, or after too long a gap).
+    fn finish(&mut self, min: usize) -> Option<(usize, usize)> {
+        let s = self.start.take()?;
+        (self.last_ink + 1 - s >= min).then_some((s, self.last_ink + 1))
+    }
 }
 
 /// Runs of `true` at least `min` long, bridging gaps of up to [`GAP`].
 fn runs(cells: impl Iterator<Item = bool>, min: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let (mut start, mut last_ink, mut gap) = (None, 0, 0);
-    for (i, on) in cells.enumerate() {
-        if on {
-            start.get_or_insert(i);
-            last_ink = i;
-            gap = 0;
-        } else if let Some(s) = start {
-            gap += 1;
-            if gap > GAP {
-                if last_ink + 1 - s >= min {
-                    out.push((s, last_ink + 1));
-                }
-                start = None;
-            }
-        }
-    }
-    if let Some(s) = start
-        && last_ink + 1 - s >= min
-    {
-        out.push((s, last_ink + 1));
-    }
+    let mut run = Run::default();
+    let mut out: Vec<(usize, usize)> = cells.enumerate().filter_map(|(i, on)| run.step(i, on, min)).collect();
+    out.extend(run.finish(min));
     out
 }
 

@@ -127,6 +127,12 @@ pub trait OcrEngine: Send {
     fn set_page(&mut self, page: &GrayImage) -> Result<(), OcrError>;
     /// Reads the whole page: every word with its box.
     fn layout(&mut self) -> Result<Vec<Word>, OcrError>;
+    /// A cheaper whole-page read, good enough to find the title and the
+    /// labels on a page that reads well; [`layout`](Self::layout) is the
+    /// fallback where it is not. Engines without a cheaper way read in full.
+    fn quick_layout(&mut self) -> Result<Vec<Word>, OcrError> {
+        self.layout()
+    }
     /// Reads one line of text inside `rect`.
     fn read_line(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError>;
 }

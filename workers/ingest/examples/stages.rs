@@ -1,0 +1,82 @@
+//! Where a page's time goes with tesseract (release build):
+//! `OMP_THREAD_LIMIT=1 cargo run --release -p dangan-ingest --example stages -- [DOCS]`.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use dangan_corpus::{Fonts, Level};
+use dangan_ingest::forms::{Templates, Thresholds};
+use dangan_ingest::ocr::{Charset, OcrEngine, OcrError, Reading, Rect, TesseractEngine, Word};
+use dangan_ingest::pipeline::{Preprocess, read_page};
+
+struct Timed<'a> {
+    inner: &'a mut TesseractEngine,
+    t: &'a mut BTreeMap<String, Vec<f64>>,
+}
+
+impl Timed<'_> {
+    fn time<T>(&mut self, k: &str, f: impl FnOnce(&mut TesseractEngine) -> T) -> T {
+        let s = Instant::now();
+        let r = f(self.inner);
+        self.t.entry(k.into()).or_default().push(s.elapsed().as_secs_f64() * 1000.0);
+        r
+    }
+}
+
+impl OcrEngine for Timed<'_> {
+    fn name(&self) -> &'static str {
+        "timed"
+    }
+    fn set_page(&mut self, page: &image::GrayImage) -> Result<(), OcrError> {
+        self.time("set_page", |e| e.set_page(page))
+    }
+    fn layout(&mut self) -> Result<Vec<Word>, OcrError> {
+        self.time("layout (full)", |e| e.layout())
+    }
+    fn quick_layout(&mut self) -> Result<Vec<Word>, OcrError> {
+        self.time("layout (quick)", |e| e.quick_layout())
+    }
+    fn read_line(&mut self, rect: Rect, c: Charset) -> Result<Reading, OcrError> {
+        self.time("read_line", |e| e.read_line(rect, c))
+    }
+}
+
+fn main() {
+    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(12);
+    let fonts = Fonts::load_system().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dangan_corpus::write_corpus(&fonts, dir.path(), n, &Level::ALL, 200, 42, |_| {}).unwrap();
+    let mut engine = TesseractEngine::new(Default::default()).unwrap();
+    let (templates, th) = (Templates::builtin(), Thresholds::default());
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let mut per_level: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
+    for d in &docs {
+        let bytes = std::fs::read(dir.path().join(&d.file)).unwrap();
+        for (scan, truth) in
+            dangan_ingest::image::decode_scans(&bytes, &Default::default()).unwrap().into_iter().zip(&d.pages)
+        {
+            let t = per_level.entry(truth.level.as_str().into()).or_default();
+            let s = Instant::now();
+            let p = dangan_ingest::image::prepare(&scan.grey);
+            let mut b = p.binary.clone();
+            dangan_ingest::image::remove_rulings(&mut b);
+            t.entry("image work".into()).or_default().push(s.elapsed().as_secs_f64() * 1000.0);
+            engine.set_page(&scan.grey).unwrap();
+            let s = Instant::now();
+            engine.layout().unwrap();
+            t.entry("ceiling".into()).or_default().push(s.elapsed().as_secs_f64() * 1000.0);
+            let s = Instant::now();
+            let mut timed = Timed { inner: &mut engine, t };
+            read_page(&mut timed, &scan.grey, &scan.seals, &templates, &th, today, Preprocess::Full).unwrap();
+            t.entry("read_page".into()).or_default().push(s.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    for (level, t) in per_level {
+        let pages = t["read_page"].len() as f64;
+        println!("{level}: {pages} pages");
+        for (k, v) in t {
+            let sum: f64 = v.iter().sum();
+            println!("  {k:<16} {:5.1} calls/page  {:7.1} ms/page", v.len() as f64 / pages, sum / pages);
+        }
+    }
+}
