@@ -106,7 +106,7 @@ impl OcrEngine for Timed {
     fn layout(&mut self) -> Result<Vec<Word>, OcrError> {
         self.time(|e| e.layout())
     }
-    fn quick_layout(&mut self) -> Result<Vec<Word>, OcrError> {
+    fn quick_layout(&mut self) -> Result<Option<Vec<Word>>, OcrError> {
         self.time(|e| e.quick_layout())
     }
     fn read_line(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {

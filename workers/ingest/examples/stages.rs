@@ -33,7 +33,7 @@ impl OcrEngine for Timed<'_> {
     fn layout(&mut self) -> Result<Vec<Word>, OcrError> {
         self.time("layout (full)", |e| e.layout())
     }
-    fn quick_layout(&mut self) -> Result<Vec<Word>, OcrError> {
+    fn quick_layout(&mut self) -> Result<Option<Vec<Word>>, OcrError> {
         self.time("layout (quick)", |e| e.quick_layout())
     }
     fn read_line(&mut self, rect: Rect, c: Charset) -> Result<Reading, OcrError> {

@@ -1,14 +1,17 @@
 //! Classification and field extraction on one prepared page.
 //!
-//! 1. A layout read of the whole page gives words with boxes.
+//! 1. A layout read of the whole page gives words with boxes (a quick one
+//!    first where the engine has it, in full where that misses a label).
 //! 2. The form is the one whose title and labels are found best.
 //! 3. For each field its label is found (fuzzy, simplified or traditional);
 //!    the value's own region, right of the label up to the next label or the
 //!    page edge, is read again as a single line with the field's character
-//!    set (digits for ID numbers, phones, dates, amounts).
-//! 4. Both readings are normalised and validated; a value is accepted only
-//!    when it validates and either both readings agree or the engine is very
-//!    sure. Everything else goes to review with the reason.
+//!    set (digits for ID numbers, phones, dates, amounts), on the other
+//!    rendering of the page; a third time, on the layout's rendering, only
+//!    where the first two readings leave the value in doubt.
+//! 4. The readings are normalised, validated and voted on; a value is
+//!    accepted only when it validates and either two readings agree or the
+//!    engine is very sure. Everything else goes to review with the reason.
 
 use chrono::NaiveDate;
 use image::GrayImage;
@@ -110,12 +113,17 @@ pub fn analyse(
 ) -> Result<Extraction, OcrError> {
     let page = images.primary;
     engine.set_page(page)?;
-    // The quick read finds the form and its labels on most pages; a page
-    // where it misses the form or a label is read again in full.
-    let quick = engine.quick_layout()?;
-    let found = find_form(&quick, templates);
-    let (words, (text, form)) = match found.1 {
-        Some((_, ref hits)) if hits.iter().all(Option::is_some) => (quick, found),
+    // A quick read, where the engine has one, finds the form and its labels
+    // on most pages; a page where it misses the form or a label is read
+    // again in full.
+    let quick = engine.quick_layout()?.map(|words| {
+        let found = find_form(&words, templates);
+        (words, found)
+    });
+    let (words, (text, form)) = match quick {
+        Some((words, found)) if found.1.as_ref().is_some_and(|(_, hits)| hits.iter().all(Option::is_some)) => {
+            (words, found)
+        }
         _ => {
             let words = engine.layout()?;
             let found = find_form(&words, templates);

@@ -129,9 +129,9 @@ pub trait OcrEngine: Send {
     fn layout(&mut self) -> Result<Vec<Word>, OcrError>;
     /// A cheaper whole-page read, good enough to find the title and the
     /// labels on a page that reads well; [`layout`](Self::layout) is the
-    /// fallback where it is not. Engines without a cheaper way read in full.
-    fn quick_layout(&mut self) -> Result<Vec<Word>, OcrError> {
-        self.layout()
+    /// fallback where it is not. None from engines without a cheaper way.
+    fn quick_layout(&mut self) -> Result<Option<Vec<Word>>, OcrError> {
+        Ok(None)
     }
     /// Reads one line of text inside `rect`.
     fn read_line(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError>;

@@ -140,9 +140,9 @@ impl OcrEngine for TesseractEngine {
     /// same per character at any size (lines are scaled to the network's
     /// height), but page segmentation costs by the pixel, and the printed
     /// titles and labels stay legible. Boxes are scaled back to the page.
-    fn quick_layout(&mut self) -> Result<Vec<Word>, OcrError> {
+    fn quick_layout(&mut self) -> Result<Option<Vec<Word>>, OcrError> {
         let Some((data, w, h)) = self.page.as_ref().filter(|(_, w, _)| *w >= QUICK_MIN_WIDTH) else {
-            return self.layout();
+            return Ok(None);
         };
         let (small, sw, sh) = half(data, *w, *h);
         let fail = |e: &dyn std::fmt::Display| OcrError::Failed(e.to_string());
@@ -161,7 +161,7 @@ impl OcrEngine for TesseractEngine {
             let r = word.rect;
             word.rect = Rect { x: 2 * r.x, y: 2 * r.y, w: 2 * r.w, h: 2 * r.h };
         }
-        Ok(words)
+        Ok(Some(words))
     }
 
     fn read_line(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
