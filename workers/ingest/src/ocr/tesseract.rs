@@ -201,6 +201,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn half_size_pages_average_2x2_blocks() {
+        // 5 x 3: the odd last column and row are dropped.
+        let data = [0, 100, 200, 255, 9, 4, 100, 255, 255, 9, 9, 9, 9, 9, 9];
+        assert_eq!(half(&data, 5, 3), (vec![51, 241], 2, 1));
+    }
+
+    #[test]
     fn tsv_words() {
         let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
                    4\t1\t1\t1\t1\t0\t10\t10\t200\t30\t-1\t\n\
