@@ -57,9 +57,8 @@ fn main() {
         {
             let t = per_level.entry(truth.level.as_str().into()).or_default();
             let s = Instant::now();
-            let p = dangan_ingest::image::prepare(&scan.grey);
-            let mut b = p.binary.clone();
-            dangan_ingest::image::remove_rulings(&mut b);
+            let mut p = dangan_ingest::image::prepare(&scan.grey);
+            dangan_ingest::image::remove_rulings(&mut p.binary);
             t.entry("image work".into()).or_default().push(s.elapsed().as_secs_f64() * 1000.0);
             engine.set_page(&scan.grey).unwrap();
             let s = Instant::now();

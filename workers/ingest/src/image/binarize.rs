@@ -53,7 +53,7 @@ fn window_stats(img: &GrayImage, r: usize, mut f: impl FnMut(usize, &[f32], &[f3
             *q += sign * v * v;
         }
     };
-    // Window columns of each x, and their reciprocal.
+    // The window's first and last column (exclusive) for each x.
     let span: Vec<(usize, usize)> = (0..w).map(|x| (x.saturating_sub(r), (x + r + 1).min(w))).collect();
     for y in 0..r.min(h) {
         add(y, 1, &mut col_s, &mut col_q);

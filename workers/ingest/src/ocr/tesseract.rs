@@ -64,27 +64,50 @@ impl TesseractEngine {
         whitelist: &str,
         f: impl FnOnce(&mut Tesseract) -> Result<T, OcrError>,
     ) -> Result<T, OcrError> {
-        let fail = |e: &dyn std::fmt::Display| OcrError::Failed(e.to_string());
         let (w, h) = {
             let (_, w, h) = self.page.as_ref().ok_or_else(|| OcrError::Failed("no page set".into()))?;
             (*w, *h)
         };
-        let mut t = self.take()?;
-        if !self.loaded {
-            let (data, _, _) = self.page.as_ref().expect("checked above");
-            t = t.set_frame(data, w as i32, h as i32, 1, w as i32).map_err(|e| fail(&e))?;
-            t = t.set_source_resolution(RESOLUTION);
-            self.loaded = true;
-        }
-        t = t.set_variable("tessedit_char_whitelist", whitelist).map_err(|e| fail(&e))?;
-        t.set_page_seg_mode(psm);
-        let r = rect.unwrap_or(Rect { x: 0, y: 0, w, h });
-        t = t.set_rectangle(r.x as i32, r.y as i32, r.w as i32, r.h as i32);
-        let mut t = t.recognize().map_err(|e| fail(&e))?;
+        let t = self.take()?;
+        let frame = match (&self.page, self.loaded) {
+            (Some((data, _, _)), false) => Some(Frame { data, w, h, dpi: RESOLUTION }),
+            _ => None,
+        };
+        let mut t = recognise(t, frame, rect.unwrap_or(Rect { x: 0, y: 0, w, h }), psm, whitelist)?;
+        self.loaded = true;
         let out = f(&mut t);
         self.engine = Some(t);
         out
     }
+}
+
+/// An image to load into the engine.
+struct Frame<'a> {
+    data: &'a [u8],
+    w: u32,
+    h: u32,
+    dpi: i32,
+}
+
+/// Loads `frame` (when given: else the engine keeps the image it holds) and
+/// recognises `rect` of it. The crate's calls take the engine by value, so
+/// on an error it is gone.
+fn recognise(
+    mut t: Tesseract,
+    frame: Option<Frame<'_>>,
+    rect: Rect,
+    psm: PageSegMode,
+    whitelist: &str,
+) -> Result<Tesseract, OcrError> {
+    let fail = |e: &dyn std::fmt::Display| OcrError::Failed(e.to_string());
+    if let Some(f) = frame {
+        t = t.set_frame(f.data, f.w as i32, f.h as i32, 1, f.w as i32).map_err(|e| fail(&e))?;
+        t = t.set_source_resolution(f.dpi);
+    }
+    t = t.set_variable("tessedit_char_whitelist", whitelist).map_err(|e| fail(&e))?;
+    t.set_page_seg_mode(psm);
+    t = t.set_rectangle(rect.x as i32, rect.y as i32, rect.w as i32, rect.h as i32);
+    t.recognize().map_err(|e| fail(&e))
 }
 
 /// The scan line's resolution (dpi), which tesseract uses to size its
@@ -145,16 +168,13 @@ impl OcrEngine for TesseractEngine {
             return Ok(None);
         };
         let (small, sw, sh) = half(data, *w, *h);
-        let fail = |e: &dyn std::fmt::Display| OcrError::Failed(e.to_string());
-        let mut t = self.take()?;
+        let t = self.take()?;
         // The half-size page replaces the full one in the engine until the next read sets it back.
         self.loaded = false;
-        t = t.set_frame(&small, sw as i32, sh as i32, 1, sw as i32).map_err(|e| fail(&e))?;
-        t = t.set_source_resolution(RESOLUTION / 2);
-        t = t.set_variable("tessedit_char_whitelist", "").map_err(|e| fail(&e))?;
-        t.set_page_seg_mode(PageSegMode::PsmSingleColumn);
-        let mut t = t.recognize().map_err(|e| fail(&e))?;
-        let tsv = t.get_tsv_text(0).map_err(|e| fail(&e));
+        let frame = Frame { data: &small, w: sw, h: sh, dpi: RESOLUTION / 2 };
+        let whole = Rect { x: 0, y: 0, w: sw, h: sh };
+        let mut t = recognise(t, Some(frame), whole, PageSegMode::PsmSingleColumn, "")?;
+        let tsv = t.get_tsv_text(0).map_err(|e| OcrError::Failed(e.to_string()));
         self.engine = Some(t);
         let mut words = parse_tsv(&tsv?);
         for word in &mut words {
