@@ -112,6 +112,12 @@ impl OcrEngine for Timed {
     fn read_line(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
         self.time(|e| e.read_line(rect, charset))
     }
+    fn read_line_fast(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
+        self.time(|e| e.read_line_fast(rect, charset))
+    }
+    fn layout_in(&mut self, rect: Rect) -> Result<Vec<Word>, OcrError> {
+        self.time(|e| e.layout_in(rect))
+    }
 }
 
 struct Run {

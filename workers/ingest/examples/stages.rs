@@ -1,12 +1,12 @@
 //! Where a page's time goes with tesseract (release build):
-//! `OMP_THREAD_LIMIT=1 cargo run --release -p dangan-ingest --example stages -- [DOCS]`.
+//! `OMP_THREAD_LIMIT=1 cargo run --release -p dangan-ingest --example stages -- [DOCS] [--no-digit-model]`.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use dangan_corpus::{Fonts, Level};
 use dangan_ingest::forms::{Templates, Thresholds};
-use dangan_ingest::ocr::{Charset, OcrEngine, OcrError, Reading, Rect, TesseractEngine, Word};
+use dangan_ingest::ocr::{Charset, OcrEngine, OcrError, Reading, Rect, TesseractConfig, TesseractEngine, Word};
 use dangan_ingest::pipeline::{Preprocess, read_page};
 
 struct Timed<'a> {
@@ -36,8 +36,16 @@ impl OcrEngine for Timed<'_> {
     fn quick_layout(&mut self) -> Result<Option<Vec<Word>>, OcrError> {
         self.time("layout (quick)", |e| e.quick_layout())
     }
+    fn layout_in(&mut self, rect: Rect) -> Result<Vec<Word>, OcrError> {
+        self.time("layout (lines)", |e| e.layout_in(rect))
+    }
+    fn read_line_fast(&mut self, rect: Rect, c: Charset) -> Result<Reading, OcrError> {
+        let k = if c.digits_only() { "read_line digits (fast)" } else { "read_line other" };
+        self.time(k, |e| e.read_line_fast(rect, c))
+    }
     fn read_line(&mut self, rect: Rect, c: Charset) -> Result<Reading, OcrError> {
-        self.time("read_line", |e| e.read_line(rect, c))
+        let k = if c.digits_only() { "read_line digits" } else { "read_line other" };
+        self.time(k, |e| e.read_line(rect, c))
     }
 }
 
@@ -46,7 +54,11 @@ fn main() {
     let fonts = Fonts::load_system().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let docs = dangan_corpus::write_corpus(&fonts, dir.path(), n, &Level::ALL, 200, 42, |_| {}).unwrap();
-    let mut engine = TesseractEngine::new(Default::default()).unwrap();
+    let mut config = TesseractConfig::default();
+    if std::env::args().any(|a| a == "--no-digit-model") {
+        config.digit_languages = None;
+    }
+    let mut engine = TesseractEngine::new(config).unwrap();
     let (templates, th) = (Templates::builtin(), Thresholds::default());
     let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     let mut per_level: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();

@@ -70,7 +70,7 @@ impl WorkerConfig {
             threads: threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             engine: i.ocr.engine.parse().map_err(|e| OcrError::Init(format!("ingest.ocr.engine: {e}")))?,
             site_engines,
-            tesseract: TesseractConfig { datapath: None, languages: i.ocr.languages.clone() },
+            tesseract: TesseractConfig { languages: i.ocr.languages.clone(), ..Default::default() },
             ppocr: PpOcrConfig { dir: i.ocr.models_dir.clone(), det_max_side: i.ocr.det_max_side },
             limits: Limits {
                 max_bytes: i.max_file_bytes as usize,

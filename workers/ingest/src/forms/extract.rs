@@ -1,14 +1,19 @@
 //! Classification and field extraction on one prepared page.
 //!
-//! 1. A layout read of the whole page gives words with boxes (a quick one
-//!    first where the engine has it, in full where that misses a label).
+//! 1. A layout read of the whole page gives words with boxes: a quick one
+//!    first where the engine has it; where that misses a label, the place
+//!    the label should be (in the column of those found, between its
+//!    neighbours' rows) is read again in full, and only where that does not
+//!    find it either is the whole page read in full.
 //! 2. The form is the one whose title and labels are found best.
 //! 3. For each field its label is found (fuzzy, simplified or traditional);
 //!    the value's own region, right of the label up to the next label or the
 //!    page edge, is read again as a single line with the field's character
 //!    set (digits for ID numbers, phones, dates, amounts), on the other
 //!    rendering of the page; a third time, on the layout's rendering, only
-//!    where the first two readings leave the value in doubt.
+//!    where the first two readings leave the value in doubt. A strictly
+//!    checked value the layout read gives valid and very sure is not read
+//!    again.
 //! 4. The readings are normalised, validated and voted on; a value is
 //!    accepted only when it validates and either two readings agree or the
 //!    engine is very sure. Everything else goes to review with the reason.
@@ -46,11 +51,24 @@ pub struct Thresholds {
     /// measured enough: over four 24-document corpora every value agreed at
     /// 0.80-0.90 was right, and the one wrong agreement was at 0.50.
     pub agreed: f32,
+    /// Confidence at which the layout read's validated value of a strictly
+    /// checked field (not a name or free text) stands alone, without
+    /// reading its region again; over 1: never. A differing second reading
+    /// would not overrule it (one vote each: the surer wins, see `decide`);
+    /// only a third one agreeing with the second could.
+    pub layout_alone: f32,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { single_read: 0.95, text: 0.90, text_unanimous: 0.80, single_read_id: 0.80, agreed: 0.0 }
+        Self {
+            single_read: 0.95,
+            text: 0.90,
+            text_unanimous: 0.80,
+            single_read_id: 0.80,
+            agreed: 0.0,
+            layout_alone: 0.90,
+        }
     }
 }
 
@@ -63,7 +81,7 @@ impl Thresholds {
 
     /// For engines whose readings of a value share one model (PP-OCR).
     pub fn dependent_readings() -> Self {
-        Self { agreed: 0.80, ..Self::default() }
+        Self { agreed: 0.80, layout_alone: f32::INFINITY, ..Self::default() }
     }
 }
 
@@ -116,15 +134,24 @@ pub fn analyse(
     // A quick read, where the engine has one, finds the form and its labels
     // on most pages; a page where it misses the form or a label is read
     // again in full.
-    let quick = engine.quick_layout()?.map(|words| {
+    let complete = |found: &Found| found.1.as_ref().is_some_and(|(_, hits)| hits.iter().all(Option::is_some));
+    let mut read = None;
+    if let Some(words) = engine.quick_layout()? {
         let found = find_form(&words, templates);
-        (words, found)
-    });
-    let (words, (text, form)) = match quick {
-        Some((words, found)) if found.1.as_ref().is_some_and(|(_, hits)| hits.iter().all(Option::is_some)) => {
-            (words, found)
+        if complete(&found) {
+            read = Some((words, found));
+        } else if let Some((_, hits)) = &found.1 {
+            // A label misread or lost at half size: its place is read again in full.
+            let words = reread_missing_labels(engine, &words, hits, page)?;
+            let found = find_form(&words, templates);
+            if complete(&found) {
+                read = Some((words, found));
+            }
         }
-        _ => {
+    }
+    let (words, (text, form)) = match read {
+        Some(r) => r,
+        None => {
             let words = engine.layout()?;
             let found = find_form(&words, templates);
             (words, found)
@@ -148,24 +175,25 @@ pub fn analyse(
         };
         let layout_read = words_in(&words, region);
         let under_seal = images.seals.covers(text_band(&layout_read, region));
-        pending.push(Pending {
-            field: i,
-            region,
-            reads: vec![layout_read.reading],
-            under_seal,
-            result: None,
-            settled: false,
-        });
+        let reads = vec![layout_read.reading];
+        let result = if !under_seal && !f.ty.is_weakly_checked() {
+            let alone = Thresholds { single_read: th.layout_alone, ..*th };
+            let (r, _) = decide(f.ty, &reads, &alone, today);
+            (r.accepted && r.confidence >= th.layout_alone).then_some(r)
+        } else {
+            None
+        };
+        pending.push(Pending { field: i, region, reads, under_seal, result, settled: false });
     }
     // Each value is read again from its own region, first on the other
     // rendering of the page (its errors are the least like the layout
     // read's); a value those two readings settle needs no third reading,
     // which is taken on the layout's rendering only where they do not.
     let ty = |p: &Pending| form.fields[p.field].ty;
-    if let Some(other) = images.secondary {
+    if let Some(other) = images.secondary.filter(|_| pending.iter().any(|p| p.result.is_none())) {
         engine.set_page(other)?;
-        for p in &mut pending {
-            let read = engine.read_line(p.region, ty(p).charset())?;
+        for p in pending.iter_mut().filter(|p| p.result.is_none()) {
+            let read = engine.read_line_fast(p.region, ty(p).charset())?;
             p.reads.push(read);
             let (r, settled) = decide(ty(p), &p.reads, th, today);
             if settled {
@@ -238,6 +266,86 @@ fn find_form(words: &[Word], templates: &Templates) -> Found {
     }
     let form = classify(&lines, templates).map(|fi| (fi, exclusive_labels(&lines, &templates.forms[fi])));
     (text, form)
+}
+
+/// The words of a quick layout read that missed some of the form's labels,
+/// with each missing label's place read again at the page's full size.
+/// Labels stand one under the other in field order (a table's rows, a
+/// contract's lines), so a missing one is expected in the column of those
+/// found, between the rows of its neighbours. Whatever the place read
+/// holds, the labels are then looked for among all words again; a label
+/// still missing sends the page to a full layout read.
+fn reread_missing_labels(
+    engine: &mut dyn OcrEngine,
+    words: &[Word],
+    hits: &[Option<Hit>],
+    page: &GrayImage,
+) -> Result<Vec<Word>, OcrError> {
+    let places = expected_label_places(hits, page.width(), page.height());
+    let mut out: Vec<Word> = words
+        .iter()
+        .filter(|w| {
+            let (cx, cy) = (w.rect.x + w.rect.w / 2, w.rect.center_y());
+            !places.iter().any(|r| cx >= r.x && cx < r.right() && cy >= r.y && cy < r.bottom())
+        })
+        .cloned()
+        .collect();
+    for (n, place) in places.into_iter().enumerate() {
+        for mut w in engine.layout_in(place)? {
+            // Lines of the read are numbered from one again: kept apart from the others'.
+            w.line = (1_000_000 + 1_000 * n as u32 + w.line.0, w.line.1, w.line.2);
+            out.push(w);
+        }
+    }
+    Ok(out)
+}
+
+/// Where the missing labels should be (see [`reread_missing_labels`]):
+/// none where fewer than two labels of the column were found.
+fn expected_label_places(hits: &[Option<Hit>], width: u32, height: u32) -> Vec<Rect> {
+    let median = |mut v: Vec<u32>| {
+        v.sort_unstable();
+        v.get(v.len() / 2).copied()
+    };
+    let found: Vec<(usize, Rect)> = hits.iter().enumerate().filter_map(|(i, h)| Some((i, h.as_ref()?.rect))).collect();
+    let (Some(col), Some(h)) =
+        (median(found.iter().map(|(_, r)| r.x).collect()), median(found.iter().map(|(_, r)| r.h).collect()))
+    else {
+        return Vec::new();
+    };
+    let h = h.max(8);
+    let column: Vec<(usize, u32)> =
+        found.iter().filter(|(_, r)| r.x.abs_diff(col) <= h).map(|(i, r)| (*i, r.center_y())).collect();
+    if column.len() < 2 {
+        return Vec::new();
+    }
+    // Rows per field, from consecutive labels of the column.
+    let pitch = median(
+        column.windows(2).filter(|p| p[1].1 > p[0].1).map(|p| (p[1].1 - p[0].1) / (p[1].0 - p[0].0) as u32).collect(),
+    )
+    .unwrap_or(3 * h);
+    let mut places = Vec::new();
+    for i in (0..hits.len()).filter(|&i| hits[i].is_none()) {
+        let before = column.iter().rev().find(|(j, _)| *j < i);
+        let after = column.iter().find(|(j, _)| *j > i);
+        let cy = match (before, after) {
+            (Some(&(j0, y0)), Some(&(j1, y1))) if y1 > y0 => y0 + (y1 - y0) * (i - j0) as u32 / (j1 - j0) as u32,
+            (Some(&(j0, y0)), _) => y0 + pitch * (i - j0) as u32,
+            (None, Some(&(j1, y1))) => match y1.checked_sub(pitch * (j1 - i) as u32) {
+                Some(y) => y,
+                None => continue,
+            },
+            (None, None) => continue,
+        };
+        // A label is at most eight characters; the row's height allows for
+        // an estimate half a line off.
+        let tall = (5 * h / 2).min(pitch - pitch / 8);
+        let place = Rect { x: col.saturating_sub(h), y: cy.saturating_sub(tall / 2), w: 10 * h, h: tall };
+        if let Some(p) = place.clip(width, height) {
+            places.push(p);
+        }
+    }
+    places
 }
 
 fn review(key: &str, value: &str, conf: f32, valid: Option<bool>, why: &str, region: Option<Rect>) -> FieldResult {
@@ -528,6 +636,24 @@ mod tests {
         assert!(!f.accepted && !settled && f.review_reason.contains("none is sure"), "{f:?}");
     }
 
+    #[test]
+    fn a_missing_label_is_looked_for_in_its_column_between_its_neighbours() {
+        // Labels one row (100 px) apart in a column at x = 190: the third is
+        // missing, and the sixth, expected two rows under the fourth; the
+        // fifth stands further right (ethnicity on the gender row) and is
+        // not in the column.
+        let hit = |x: u32, y: u32| Some(Hit { rect: Rect { x, y: y - 20, w: 160, h: 40 }, distance: 0 });
+        let hits = [hit(190, 100), hit(192, 200), None, hit(190, 400), hit(660, 400), None];
+        let places = expected_label_places(&hits, 2000, 3000);
+        assert_eq!(places.len(), 2, "{places:?}");
+        for (place, cy) in places.iter().zip([300, 600]) {
+            assert!(place.x <= 190 && place.right() >= 190 + 160, "{place:?}");
+            assert!(place.y < cy - 20 && place.bottom() > cy + 20 && place.h < 100, "{place:?} for a row at {cy}");
+        }
+        // With a single label found nothing can be expected.
+        assert!(expected_label_places(&[hit(190, 100), None, None], 2000, 3000).is_empty());
+    }
+
     fn field(key: &str, value: &str, valid: bool) -> FieldResult {
         FieldResult {
             key: key.into(),
@@ -583,7 +709,14 @@ mod tests {
 
     #[test]
     fn an_invalid_id_number_is_never_accepted() {
-        let th = Thresholds { single_read: 0.0, text: 0.0, text_unanimous: 0.0, single_read_id: 0.0, agreed: 0.0 };
+        let th = Thresholds {
+            single_read: 0.0,
+            text: 0.0,
+            text_unanimous: 0.0,
+            single_read_id: 0.0,
+            agreed: 0.0,
+            layout_alone: 0.0,
+        };
         let (f, settled) =
             decide(FieldType::IdNumber, &[r("440106198502151857", 1.0), r("440106198502151857", 1.0)], &th, today());
         assert!(!settled);

@@ -30,6 +30,11 @@ impl Rect {
     pub fn center_y(&self) -> u32 {
         self.y + self.h / 2
     }
+    /// The smallest rectangle holding both.
+    pub fn union(&self, o: &Rect) -> Rect {
+        let (x, y) = (self.x.min(o.x), self.y.min(o.y));
+        Rect { x, y, w: self.right().max(o.right()) - x, h: self.bottom().max(o.bottom()) - y }
+    }
     /// The rectangle clipped to a `width` x `height` page; None when nothing is left.
     pub fn clip(&self, width: u32, height: u32) -> Option<Rect> {
         let (x1, y1) = (self.right().min(width), self.bottom().min(height));
@@ -67,6 +72,16 @@ pub enum Charset {
     Date,
     /// Meter readings, areas, prices.
     Decimal,
+}
+
+impl Charset {
+    /// Whether the values are printed in digits alone, so that a Latin
+    /// model reads them. Not amounts and areas: printed with their unit
+    /// (人民币...元, 平方米), which a Latin model held to digits reads as more
+    /// digits.
+    pub fn digits_only(self) -> bool {
+        matches!(self, Charset::IdNumber | Charset::Digits)
+    }
 }
 
 /// The engines a site's pages can be read with.
@@ -133,6 +148,27 @@ pub trait OcrEngine: Send {
     fn quick_layout(&mut self) -> Result<Option<Vec<Word>>, OcrError> {
         Ok(None)
     }
+    /// Reads the words inside `rect` of the page (a line the quick layout
+    /// read misread), with their boxes in page pixels. Engines without a
+    /// quick layout read never need it; by default the full layout read's
+    /// words inside it.
+    fn layout_in(&mut self, rect: Rect) -> Result<Vec<Word>, OcrError> {
+        let mut words = self.layout()?;
+        words.retain(|w| {
+            w.rect.x >= rect.x
+                && w.rect.right() <= rect.right()
+                && w.rect.y >= rect.y
+                && w.rect.bottom() <= rect.bottom()
+        });
+        Ok(words)
+    }
     /// Reads one line of text inside `rect`.
     fn read_line(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError>;
+    /// Reads one line as [`read_line`](Self::read_line) does, with a
+    /// cheaper model for the character set where the engine has one
+    /// (tesseract: a Latin model for digits). A value's later readings use
+    /// `read_line`, so that two readings do not share one model's mistakes.
+    fn read_line_fast(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
+        self.read_line(rect, charset)
+    }
 }
