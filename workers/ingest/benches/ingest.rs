@@ -221,6 +221,20 @@ fn status_mib(key: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Seconds per page of tesseract's whole-page read, engine made: the ceiling.
+fn ceiling_pass(pages: &[Page]) -> Vec<f64> {
+    let mut engine = TesseractEngine::new(Default::default()).unwrap();
+    pages
+        .iter()
+        .map(|p| {
+            engine.set_page(&p.grey).unwrap();
+            let t = Instant::now();
+            std::hint::black_box(engine.layout().unwrap());
+            t.elapsed().as_secs_f64()
+        })
+        .collect()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
@@ -254,15 +268,7 @@ fn main() {
     }
 
     // (c) the ceiling: recognition alone, engine made.
-    let mut engine = TesseractEngine::new(Default::default()).unwrap();
-    let mut ceiling = Vec::new();
-    for p in &pages {
-        engine.set_page(&p.grey).unwrap();
-        let t = Instant::now();
-        std::hint::black_box(engine.layout().unwrap());
-        ceiling.push(t.elapsed().as_secs_f64());
-    }
-    drop(engine);
+    let ceiling = ceiling_pass(&pages);
     // (b) the tesseract CLI once per page (single-page files).
     let mut cli = Vec::new();
     for p in pages.iter().filter(|p| p.single) {
@@ -333,6 +339,22 @@ fn main() {
             100.0 * one.ocr / one.wall
         ));
     }
+    // The machine's speed drifts over the minutes between the ceiling's pass
+    // and the pipeline's: rounds of the two, one right after the other,
+    // give ratios that share the machine's state; their median is quoted.
+    let mut rounds = Vec::new();
+    for round in 1..=3 {
+        eprintln!("side by side, round {round} of 3...");
+        let c: f64 = ceiling_pass(&pages).iter().sum();
+        let p = pipeline(&pages, EngineKind::Tesseract, 1, Preprocess::Full).wall;
+        rounds.push(c / p);
+    }
+    md.push_str(&format!(
+        "\n\nSide by side (three rounds, each the ceiling's pass over all pages then the tesseract pipeline on 1 \
+         thread): the pipeline's pages/min over the ceiling's {}; median **{:.2}**.",
+        rounds.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", "),
+        median(rounds.clone())
+    ));
     md.push_str("\n\n| engine | level | preprocessing | pages | form type | fields right | accepted (straight-through) | accepted right | CPU s/page (median) |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (kind, one, _, raw) in &runs {
         for (label, run) in [("yes", one), ("no", raw)] {
