@@ -3,8 +3,10 @@
 //! 1. A layout read of the whole page gives words with boxes: a quick one
 //!    first where the engine has it; where that misses a label, the place
 //!    the label should be (in the column of those found, between its
-//!    neighbours' rows) is read again in full, and only where that does not
-//!    find it either is the whole page read in full.
+//!    neighbours' rows) is read again in full; only where two or more labels
+//!    are still missing is the whole page read in full, and the read that
+//!    found more labels kept. A reading as close to another field's label
+//!    as to its own counts as missing.
 //! 2. The form is the one whose title and labels are found best.
 //! 3. For each field its label is found (fuzzy, simplified or traditional);
 //!    the value's own region, right of the label up to the next label or the
@@ -42,8 +44,12 @@ pub struct Thresholds {
     pub single_read_id: f32,
     /// Confidence the best of several agreeing readings of a validated
     /// value needs, unless it is an ID number (whose check character catches
-    /// a misread digit). Zero for tesseract, whose readings of a region
-    /// differ in page segmentation and image and so fail independently;
+    /// a misread digit). Low for tesseract, whose readings of a region
+    /// differ in page segmentation and image and so mostly fail
+    /// independently, but not always: on a noisy page both region reads of
+    /// 215.30平方米 lost the 215 and agreed on .30, each at confidence 0.00
+    /// (a reading held to a character set reports 0 where it dropped
+    /// characters, such as the unit), so agreement at 0.30 is asked for.
     /// PP-OCR's readings share one model and can agree on a character lost
     /// (577577.00 for 5707577.00, where a gap caps the confidence at 0.5) or
     /// misread under a seal (4705.5 read as 47055, 381.3 as 301.3). Values
@@ -66,7 +72,7 @@ impl Default for Thresholds {
             text: 0.90,
             text_unanimous: 0.80,
             single_read_id: 0.80,
-            agreed: 0.0,
+            agreed: 0.30,
             layout_alone: 0.90,
         }
     }
@@ -131,32 +137,7 @@ pub fn analyse(
 ) -> Result<Extraction, OcrError> {
     let page = images.primary;
     engine.set_page(page)?;
-    // A quick read, where the engine has one, finds the form and its labels
-    // on most pages; a page where it misses the form or a label is read
-    // again in full.
-    let complete = |found: &Found| found.1.as_ref().is_some_and(|(_, hits)| hits.iter().all(Option::is_some));
-    let mut read = None;
-    if let Some(words) = engine.quick_layout()? {
-        let found = find_form(&words, templates);
-        if complete(&found) {
-            read = Some((words, found));
-        } else if let Some((_, hits)) = &found.1 {
-            // A label misread or lost at half size: its place is read again in full.
-            let words = reread_missing_labels(engine, &words, hits, page)?;
-            let found = find_form(&words, templates);
-            if complete(&found) {
-                read = Some((words, found));
-            }
-        }
-    }
-    let (words, (text, form)) = match read {
-        Some(r) => r,
-        None => {
-            let words = engine.layout()?;
-            let found = find_form(&words, templates);
-            (words, found)
-        }
-    };
+    let (words, (text, form)) = read_layout(engine, templates, page)?;
     let Some((fi, hits)) = form else {
         return Ok(Extraction { form: "other".into(), fields: Vec::new(), text });
     };
@@ -243,6 +224,43 @@ pub fn analyse(
 /// Why a value read where seal ink lies goes to review.
 const UNDER_SEAL: &str = "a seal lies over the value: strokes under it may be lost";
 
+/// The page's words and, where a form is found, its labels. A quick read,
+/// where the engine has one, finds the form and its labels on most pages.
+/// Where it misses labels, their places are read again in full; one label
+/// still missing after that is unreadable where it stands, and reading the
+/// whole page would not find it (measured: it never did, and it lost other
+/// labels on the way). Where more are missing the rows may not stand where
+/// expected (an ID card's ethnicity shares the gender row), and the whole
+/// page is read in full; the read that found more labels is kept.
+fn read_layout(
+    engine: &mut dyn OcrEngine,
+    templates: &Templates,
+    page: &GrayImage,
+) -> Result<(Vec<Word>, Found), OcrError> {
+    let missing =
+        |found: &Found| found.1.as_ref().map_or(usize::MAX, |(_, h)| h.iter().filter(|h| h.is_none()).count());
+    let mut best = None;
+    if let Some(words) = engine.quick_layout()? {
+        let mut found = find_form(&words, templates);
+        let mut words = words;
+        if let Some((_, hits)) = found.1.as_ref().filter(|_| missing(&found) > 0) {
+            // A label misread or lost at half size: its place is read again in full.
+            words = reread_missing_labels(engine, &words, hits, page)?;
+            found = find_form(&words, templates);
+        }
+        if missing(&found) <= 1 {
+            return Ok((words, found));
+        }
+        best = Some((words, found));
+    }
+    let words = engine.layout()?;
+    let found = find_form(&words, templates);
+    Ok(match best {
+        Some(b) if missing(&b.1) < missing(&found) => b,
+        _ => (words, found),
+    })
+}
+
 /// A value being read: its readings so far and, once they settle it, the decision.
 struct Pending {
     field: usize,
@@ -326,26 +344,29 @@ fn expected_label_places(hits: &[Option<Hit>], width: u32, height: u32) -> Vec<R
     .unwrap_or(3 * h);
     let mut places = Vec::new();
     for i in (0..hits.len()).filter(|&i| hits[i].is_none()) {
-        let before = column.iter().rev().find(|(j, _)| *j < i);
-        let after = column.iter().find(|(j, _)| *j > i);
-        let cy = match (before, after) {
-            (Some(&(j0, y0)), Some(&(j1, y1))) if y1 > y0 => y0 + (y1 - y0) * (i - j0) as u32 / (j1 - j0) as u32,
-            (Some(&(j0, y0)), _) => y0 + pitch * (i - j0) as u32,
-            (None, Some(&(j1, y1))) => match y1.checked_sub(pitch * (j1 - i) as u32) {
-                Some(y) => y,
-                None => continue,
-            },
-            (None, None) => continue,
-        };
-        // A label is at most eight characters; the row's height allows for
-        // an estimate half a line off.
-        let tall = (5 * h / 2).min(pitch - pitch / 8);
-        let place = Rect { x: col.saturating_sub(h), y: cy.saturating_sub(tall / 2), w: 10 * h, h: tall };
-        if let Some(p) = place.clip(width, height) {
-            places.push(p);
+        // Counted in rows from the nearest label found on either side: a
+        // gap between the two (a contract's clause) lies on one side only,
+        // so where the two counts differ both places are read.
+        let before = column.iter().rev().find(|(j, _)| *j < i).map(|&(j, y)| y + pitch * (i - j) as u32);
+        let after = column.iter().find(|(j, _)| *j > i).and_then(|&(j, y)| y.checked_sub(pitch * (j - i) as u32));
+        for cy in before.into_iter().chain(after.filter(|a| before.is_none_or(|b| b.abs_diff(*a) > h / 2))) {
+            // A label is at most eight characters; a row and a half high,
+            // for an estimate half a row off (read as a block).
+            let tall = (3 * pitch / 2).min(4 * h);
+            let place = Rect { x: col.saturating_sub(h), y: cy.saturating_sub(tall / 2), w: 10 * h, h: tall };
+            places.extend(place.clip(width, height));
         }
     }
-    places
+    // Overlapping places are read once.
+    places.sort_by_key(|p| p.y);
+    let mut merged: Vec<Rect> = Vec::new();
+    for p in places {
+        match merged.last_mut() {
+            Some(m) if p.y < m.bottom() => *m = m.union(&p),
+            _ => merged.push(p),
+        }
+    }
+    merged
 }
 
 fn review(key: &str, value: &str, conf: f32, valid: Option<bool>, why: &str, region: Option<Rect>) -> FieldResult {
@@ -399,6 +420,20 @@ fn exclusive_labels(lines: &[Line], form: &FormTemplate) -> Vec<Option<Hit>> {
         if let Some(h) = best_label(lines, &form.fields[i].labels, &taken) {
             taken.push(h.rect);
             out[i] = Some(h);
+        }
+    }
+    // A reading as close to another field's label as to its own (屯表读数,
+    // one from 水表读数 and from 电表读数) names neither: taken as the wrong
+    // one it would file a value under the wrong key. It counts as not found,
+    // which has its place read again.
+    for (i, hit) in out.iter_mut().enumerate() {
+        let Some(h) = hit.filter(|h| h.distance > 0) else { continue };
+        let ambiguous = form.fields.iter().enumerate().any(|(j, f)| {
+            j != i
+                && f.labels.iter().any(|l| layout::find_at(lines, l, h.rect).is_some_and(|o| o.distance <= h.distance))
+        });
+        if ambiguous {
+            *hit = None;
         }
     }
     out
@@ -648,10 +683,38 @@ mod tests {
         assert_eq!(places.len(), 2, "{places:?}");
         for (place, cy) in places.iter().zip([300, 600]) {
             assert!(place.x <= 190 && place.right() >= 190 + 160, "{place:?}");
-            assert!(place.y < cy - 20 && place.bottom() > cy + 20 && place.h < 100, "{place:?} for a row at {cy}");
+            assert!(place.y < cy - 20 && place.bottom() > cy + 20 && place.h <= 150, "{place:?} for a row at {cy}");
         }
+        // A gap (a contract's clause) between the neighbours: counted from
+        // either side the row differs, and both places are read, as one.
+        let gap = [hit(190, 100), hit(190, 200), None, hit(190, 500), hit(190, 600)];
+        let places = expected_label_places(&gap, 2000, 3000);
+        assert_eq!(places.len(), 1, "{places:?}");
+        assert!(places[0].y < 300 - 20 && places[0].bottom() > 400 + 20, "{places:?}");
         // With a single label found nothing can be expected.
         assert!(expected_label_places(&[hit(190, 100), None, None], 2000, 3000).is_empty());
+    }
+
+    #[test]
+    fn a_label_read_as_close_to_another_fields_label_names_neither() {
+        let templates = Templates::builtin();
+        let form = templates.forms.iter().find(|f| f.kind == "handover_acceptance").unwrap();
+        let word = |text: &str, y: u32, line: u32| Word {
+            text: text.into(),
+            confidence: 0.9,
+            rect: Rect { x: 190, y, w: 40 * text.chars().count() as u32, h: 40 },
+            line: (1, 1, line),
+        };
+        let key = |hits: &[Option<Hit>], k: &str| hits[form.fields.iter().position(|f| f.key == k).unwrap()];
+        // 屯表读数 is one character from 水表读数 and from 电表读数.
+        let lines = layout::lines(&[word("水表读数", 500, 1), word("屯表读数", 600, 2)]);
+        let hits = exclusive_labels(&lines, form);
+        assert_eq!(key(&hits, "water_meter").map(|h| h.rect.y), Some(500));
+        assert_eq!(key(&hits, "electricity_meter"), None, "the reading is as close to the water meter's label");
+        // Read right, each finds its own.
+        let lines = layout::lines(&[word("水表读数", 500, 1), word("电表读数", 600, 2)]);
+        let hits = exclusive_labels(&lines, form);
+        assert_eq!(key(&hits, "electricity_meter").map(|h| h.rect.y), Some(600));
     }
 
     fn field(key: &str, value: &str, valid: bool) -> FieldResult {

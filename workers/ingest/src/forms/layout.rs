@@ -95,7 +95,7 @@ pub fn tolerance(n: usize) -> usize {
 
 /// A title: the best match of `title` within [`tolerance`] in any line.
 pub fn find_title(lines: &[Line], title: &str) -> Option<Hit> {
-    search(lines, title, &[], false)
+    search(lines, title, &|_| true, false)
 }
 
 /// The best match of `label` in any line, away from places already `taken`:
@@ -103,10 +103,15 @@ pub fn find_title(lines: &[Line], title: &str) -> Option<Hit> {
 /// A line holding nothing but the reading may be one character more off
 /// (labels only: a title so loosely matched could name the wrong form).
 pub fn find(lines: &[Line], label: &str, taken: &[Rect]) -> Option<Hit> {
-    search(lines, label, taken, true)
+    search(lines, label, &|r| !taken.iter().any(|t| overlaps(t, r)), true)
 }
 
-fn search(lines: &[Line], label: &str, taken: &[Rect], alone_looser: bool) -> Option<Hit> {
+/// The best match of `label`, as [`find`] does, over `at`.
+pub fn find_at(lines: &[Line], label: &str, at: Rect) -> Option<Hit> {
+    search(lines, label, &|r| overlaps(&at, r), true)
+}
+
+fn search(lines: &[Line], label: &str, keep: &dyn Fn(&Rect) -> bool, alone_looser: bool) -> Option<Hit> {
     let want: Vec<char> = to_half_width(label).chars().filter(|c| !is_separator(*c)).collect();
     let n = want.len();
     if n == 0 {
@@ -149,7 +154,7 @@ fn search(lines: &[Line], label: &str, taken: &[Rect], alone_looser: bool) -> Op
                 let x1 = span.iter().map(|g| g.x1).max().unwrap_or(0);
                 let y1 = span.iter().map(|g| g.y1).max().unwrap_or(0);
                 let hit = Hit { rect: Rect { w: x1 - rect.x, h: y1 - rect.y, ..rect }, distance: d };
-                if taken.iter().any(|t| overlaps(t, &hit.rect)) {
+                if !keep(&hit.rect) {
                     continue;
                 }
                 // Labels start their line or cell; the same words inside a
