@@ -9,6 +9,8 @@ use image::GrayImage;
 /// the longest stroke of a CJK character at form sizes is far shorter.
 const MIN_H_RUN: f32 = 0.08;
 const MIN_V_RUN: f32 = 0.04;
+/// Pixels beside a line erased with it (its ragged edges).
+const EDGE: usize = 2;
 /// Paper pixels bridged inside a run (breaks from noise and binarisation).
 const GAP: usize = 2;
 
@@ -60,6 +62,20 @@ pub fn remove_rulings(binary: &mut GrayImage) -> Rulings {
     }
     for &(x, (y0, y1)) in &cols {
         (y0..y1).for_each(|y| erase[y * w + x] = true);
+    }
+    // A line's ragged edges (noise, blur, a slight tilt) are ink too short
+    // to be runs of their own; left behind they read as 一 and |, each
+    // costing the engine a character. The rows and columns beside a line go
+    // with it.
+    for &(y, x0, x1) in &rows {
+        for yy in (y as usize).saturating_sub(EDGE)..=(y as usize + EDGE).min(h - 1) {
+            erase[yy * w + x0 as usize..yy * w + x1 as usize].fill(true);
+        }
+    }
+    for &(x, (y0, y1)) in &cols {
+        for xx in x.saturating_sub(EDGE)..=(x + EDGE).min(w - 1) {
+            (y0..y1).for_each(|y| erase[y * w + xx] = true);
+        }
     }
     let raw: &mut [u8] = binary;
     for (p, e) in raw.iter_mut().zip(&erase) {
@@ -157,5 +173,27 @@ mod tests {
         assert_eq!(img.get_pixel(100, 40)[0], 255);
         assert_eq!(img.get_pixel(200, 150)[0], 255);
         assert_eq!(img.get_pixel(65, 100)[0], 0);
+    }
+
+    #[test]
+    fn a_lines_ragged_edges_go_with_it() {
+        let mut img = GrayImage::from_pixel(400, 300, Luma([255]));
+        for x in 20..380 {
+            img.put_pixel(x, 100, Luma([0]));
+        }
+        for y in 40..262 {
+            img.put_pixel(200, y, Luma([0]));
+        }
+        // Bumps of noise on either side of each line, too short to be runs.
+        for (x, y) in [(50, 99), (51, 98), (300, 101), (301, 102), (199, 60), (202, 61), (201, 200)] {
+            img.put_pixel(x, y, Luma([0]));
+        }
+        // A stroke three pixels off the line is a character's.
+        for x in 60..75 {
+            img.put_pixel(x, 103, Luma([0]));
+        }
+        remove_rulings(&mut img);
+        let ink: Vec<(u32, u32)> = img.enumerate_pixels().filter(|p| p.2[0] == 0).map(|p| (p.0, p.1)).collect();
+        assert_eq!(ink, (60..75).map(|x| (x, 103)).collect::<Vec<_>>());
     }
 }
