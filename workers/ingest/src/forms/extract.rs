@@ -291,8 +291,8 @@ fn find_form(words: &[Word], templates: &Templates) -> Found {
 /// Labels stand one under the other in field order (a table's rows, a
 /// contract's lines), so a missing one is expected in the column of those
 /// found, between the rows of its neighbours. Whatever the place read
-/// holds, the labels are then looked for among all words again; a label
-/// still missing sends the page to a full layout read.
+/// holds, the labels are then looked for among all words again (see
+/// `read_layout` for what a label still missing leads to).
 fn reread_missing_labels(
     engine: &mut dyn OcrEngine,
     words: &[Word],
@@ -300,14 +300,8 @@ fn reread_missing_labels(
     page: &GrayImage,
 ) -> Result<Vec<Word>, OcrError> {
     let places = expected_label_places(hits, page.width(), page.height());
-    let mut out: Vec<Word> = words
-        .iter()
-        .filter(|w| {
-            let (cx, cy) = (w.rect.x + w.rect.w / 2, w.rect.center_y());
-            !places.iter().any(|r| cx >= r.x && cx < r.right() && cy >= r.y && cy < r.bottom())
-        })
-        .cloned()
-        .collect();
+    let mut out: Vec<Word> =
+        words.iter().filter(|w| !places.iter().any(|p| p.holds_centre_of(&w.rect))).cloned().collect();
     for (n, place) in places.into_iter().enumerate() {
         for mut w in engine.layout_in(place)? {
             // Lines of the read are numbered from one again: kept apart from the others'.
@@ -488,13 +482,7 @@ fn text_band(read: &RegionRead, region: Rect) -> Rect {
 
 /// The layout read's words whose centre lies in `r`, as one reading.
 fn words_in(words: &[Word], r: Rect) -> RegionRead {
-    let mut inside: Vec<&Word> = words
-        .iter()
-        .filter(|w| {
-            let (cx, cy) = (w.rect.x + w.rect.w / 2, w.rect.center_y());
-            cx >= r.x && cx < r.right() && cy >= r.y && cy < r.bottom()
-        })
-        .collect();
+    let mut inside: Vec<&Word> = words.iter().filter(|w| r.holds_centre_of(&w.rect)).collect();
     inside.sort_by_key(|w| w.rect.x);
     // Words with a gap between them are separate; touching ones (an engine
     // that gives one word per character) join.

@@ -39,7 +39,6 @@ pub fn remove_rulings(binary: &mut GrayImage) -> Rulings {
     let min_h = ((w as f32 * MIN_H_RUN) as usize).max(20);
     for y in 0..h {
         for (x0, x1) in runs(px[y * w..(y + 1) * w].iter().map(|&v| v == 0), min_h) {
-            erase[y * w + x0..y * w + x1].fill(true);
             rows.push((y as u32, x0 as u32, x1 as u32));
         }
     }
@@ -60,13 +59,9 @@ pub fn remove_rulings(binary: &mut GrayImage) -> Rulings {
             cols.push((x, r));
         }
     }
-    for &(x, (y0, y1)) in &cols {
-        (y0..y1).for_each(|y| erase[y * w + x] = true);
-    }
-    // A line's ragged edges (noise, blur, a slight tilt) are ink too short
-    // to be runs of their own; left behind they read as 一 and |, each
-    // costing the engine a character. The rows and columns beside a line go
-    // with it.
+    // Each line goes with its ragged edges (noise, blur, a slight tilt):
+    // ink too short to be runs of their own, which left behind reads as 一
+    // and |, each costing the engine a character.
     for &(y, x0, x1) in &rows {
         for yy in (y as usize).saturating_sub(EDGE)..=(y as usize + EDGE).min(h - 1) {
             erase[yy * w + x0 as usize..yy * w + x1 as usize].fill(true);

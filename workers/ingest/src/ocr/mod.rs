@@ -30,6 +30,11 @@ impl Rect {
     pub fn center_y(&self) -> u32 {
         self.y + self.h / 2
     }
+    /// Whether the centre of `o` lies inside.
+    pub fn holds_centre_of(&self, o: &Rect) -> bool {
+        let (cx, cy) = (o.x + o.w / 2, o.center_y());
+        cx >= self.x && cx < self.right() && cy >= self.y && cy < self.bottom()
+    }
     /// The smallest rectangle holding both.
     pub fn union(&self, o: &Rect) -> Rect {
         let (x, y) = (self.x.min(o.x), self.y.min(o.y));
@@ -148,18 +153,13 @@ pub trait OcrEngine: Send {
     fn quick_layout(&mut self) -> Result<Option<Vec<Word>>, OcrError> {
         Ok(None)
     }
-    /// Reads the words inside `rect` of the page (a line the quick layout
-    /// read misread), with their boxes in page pixels. Engines without a
-    /// quick layout read never need it; by default the full layout read's
-    /// words inside it.
+    /// Reads the words inside `rect` of the page (where a label the quick
+    /// layout read missed should be), with their boxes in page pixels. Only
+    /// engines with a quick layout read are asked; by default the full
+    /// layout read's words centred inside it.
     fn layout_in(&mut self, rect: Rect) -> Result<Vec<Word>, OcrError> {
         let mut words = self.layout()?;
-        words.retain(|w| {
-            w.rect.x >= rect.x
-                && w.rect.right() <= rect.right()
-                && w.rect.y >= rect.y
-                && w.rect.bottom() <= rect.bottom()
-        });
+        words.retain(|w| rect.holds_centre_of(&w.rect));
         Ok(words)
     }
     /// Reads one line of text inside `rect`.

@@ -16,10 +16,10 @@ pub struct TesseractConfig {
     pub datapath: Option<String>,
     /// Languages, e.g. "chi_sim" (measured better alone than with "+eng"), or "chi_tra".
     pub languages: String,
-    /// The model for values of digits alone (ID numbers, phones, meter
-    /// readings, amounts): `eng`, whose network is a fraction of the
-    /// Chinese one's, reads a digit in about half the time. None: every
-    /// value is read with `languages`.
+    /// The model for a first reading of values printed in digits alone (ID
+    /// numbers, phones; see `Charset::digits_only`): `eng`, whose network
+    /// is a fraction of the Chinese one's, reads one in about 60% of the
+    /// time. None: every value is read with `languages`.
     pub digit_languages: Option<String>,
 }
 
@@ -84,7 +84,8 @@ impl TesseractEngine {
         &mut self,
         rect: Option<Rect>,
         psm: PageSegMode,
-        (charset, fast): (Charset, bool),
+        charset: Charset,
+        fast: bool,
         f: impl FnOnce(&mut Tesseract) -> Result<T, OcrError>,
     ) -> Result<T, OcrError> {
         let (data, w, h) = self.page.as_ref().ok_or_else(|| OcrError::Failed("no page set".into()))?;
@@ -101,11 +102,9 @@ impl TesseractEngine {
         slot.engine = Some(t);
         out
     }
-}
 
-impl TesseractEngine {
     fn read_region(&mut self, rect: Rect, charset: Charset, fast: bool) -> Result<Reading, OcrError> {
-        self.with_page(Some(rect), PageSegMode::PsmSingleLine, (charset, fast), |t| {
+        self.with_page(Some(rect), PageSegMode::PsmSingleLine, charset, fast, |t| {
             let text = t.get_text().map_err(|e| OcrError::Failed(e.to_string()))?;
             let conf = t.mean_text_conf();
             Ok(Reading { text: text.trim().to_string(), confidence: (conf.max(0) as f32 / 100.0).min(1.0) })
@@ -188,7 +187,7 @@ impl OcrEngine for TesseractEngine {
     }
 
     fn layout(&mut self) -> Result<Vec<Word>, OcrError> {
-        let tsv = self.with_page(None, PageSegMode::PsmSingleColumn, (Charset::Any, false), |t| {
+        let tsv = self.with_page(None, PageSegMode::PsmSingleColumn, Charset::Any, false, |t| {
             t.get_tsv_text(0).map_err(|e| OcrError::Failed(e.to_string()))
         })?;
         Ok(parse_tsv(&tsv))
@@ -221,7 +220,7 @@ impl OcrEngine for TesseractEngine {
 
     fn layout_in(&mut self, rect: Rect) -> Result<Vec<Word>, OcrError> {
         // As a block: the place may hold part of a row above or below.
-        let tsv = self.with_page(Some(rect), PageSegMode::PsmSingleBlock, (Charset::Any, false), |t| {
+        let tsv = self.with_page(Some(rect), PageSegMode::PsmSingleBlock, Charset::Any, false, |t| {
             t.get_tsv_text(0).map_err(|e| OcrError::Failed(e.to_string()))
         })?;
         Ok(parse_tsv(&tsv))
