@@ -1,5 +1,6 @@
 //! Where a page's time goes with tesseract (release build):
-//! `OMP_THREAD_LIMIT=1 cargo run --release -p dangan-ingest --example stages -- [DOCS] [--no-digit-model]`.
+//! `OMP_THREAD_LIMIT=1 cargo run --release -p dangan-ingest --example stages -- [DOCS] [--no-digit-model] [--pages]`
+//! (`--pages`: each page's calls and their milliseconds).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -58,6 +59,7 @@ fn main() {
     if std::env::args().any(|a| a == "--no-digit-model") {
         config.digit_languages = None;
     }
+    let verbose = std::env::args().any(|a| a == "--pages");
     let mut engine = TesseractEngine::new(config).unwrap();
     let (templates, th) = (Templates::builtin(), Thresholds::default());
     let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
@@ -77,9 +79,26 @@ fn main() {
             engine.layout().unwrap();
             t.entry("ceiling".into()).or_default().push(s.elapsed().as_secs_f64() * 1000.0);
             let s = Instant::now();
-            let mut timed = Timed { inner: &mut engine, t };
-            read_page(&mut timed, &scan.grey, &scan.seals, &templates, &th, today, Preprocess::Full).unwrap();
-            t.entry("read_page".into()).or_default().push(s.elapsed().as_secs_f64() * 1000.0);
+            let mut calls = BTreeMap::new();
+            let mut timed = Timed { inner: &mut engine, t: &mut calls };
+            let r = read_page(&mut timed, &scan.grey, &scan.seals, &templates, &th, today, Preprocess::Full).unwrap();
+            let ms = s.elapsed().as_secs_f64() * 1000.0;
+            if verbose {
+                let ceiling = t["ceiling"].last().copied().unwrap_or(0.0);
+                let listed: Vec<String> =
+                    calls.iter().map(|(k, v)| format!("{k} {}x {:.0}", v.len(), v.iter().sum::<f64>())).collect();
+                println!(
+                    "{} {} {}: {ms:.0} ms (ceiling {ceiling:.0}): {}",
+                    d.file,
+                    truth.level.as_str(),
+                    r.extraction.form,
+                    listed.join(", ")
+                );
+            }
+            for (k, v) in calls {
+                t.entry(k).or_default().extend(v);
+            }
+            t.entry("read_page".into()).or_default().push(ms);
         }
     }
     for (level, t) in per_level {

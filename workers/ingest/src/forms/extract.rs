@@ -3,7 +3,8 @@
 //! 1. A layout read of the whole page gives words with boxes: a quick one
 //!    first where the engine has it; where that misses a label, the place
 //!    the label should be (in the column of those found, between its
-//!    neighbours' rows) is read again in full; only where two or more labels
+//!    neighbours' rows) is read again in full, on the other rendering of the
+//!    page where the first does not give it; only where two or more labels
 //!    are still missing is the whole page read in full, and the read that
 //!    found more labels kept. A reading as close to another field's label
 //!    as to its own counts as missing.
@@ -137,7 +138,7 @@ pub fn analyse(
 ) -> Result<Extraction, OcrError> {
     let page = images.primary;
     engine.set_page(page)?;
-    let (words, (text, form)) = read_layout(engine, templates, page)?;
+    let (words, (text, form)) = read_layout(engine, templates, page, images.secondary)?;
     let Some((fi, hits)) = form else {
         return Ok(Extraction { form: "other".into(), fields: Vec::new(), text });
     };
@@ -226,16 +227,22 @@ const UNDER_SEAL: &str = "a seal lies over the value: strokes under it may be lo
 
 /// The page's words and, where a form is found, its labels. A quick read,
 /// where the engine has one, finds the form and its labels on most pages.
-/// Where it misses labels, their places are read again in full; one label
-/// still missing after that is unreadable where it stands, and reading the
-/// whole page would not find it (measured: it never did, and it lost other
-/// labels on the way). Where more are missing the rows may not stand where
-/// expected (an ID card's ethnicity shares the gender row), and the whole
-/// page is read in full; the read that found more labels is kept.
+/// Where it misses labels, their places are read again in full, on the
+/// layout's rendering of the page and, for those still missing, on the
+/// other one (on a noisy page the binarised label is often what is broken,
+/// and the grey page is thresholded afresh inside the small place); a read
+/// is kept only where it finds more labels. One label still missing after
+/// that is unreadable where it stands, and reading the whole page would not
+/// find it (measured: it never did, and it lost other labels on the way).
+/// Where more are missing the rows may not stand where expected (an ID
+/// card's ethnicity shares the gender row), and the whole page is read in
+/// full; the read that found more labels is kept. The engine is left
+/// holding `page`.
 fn read_layout(
     engine: &mut dyn OcrEngine,
     templates: &Templates,
     page: &GrayImage,
+    other: Option<&GrayImage>,
 ) -> Result<(Vec<Word>, Found), OcrError> {
     let missing =
         |found: &Found| found.1.as_ref().map_or(usize::MAX, |(_, h)| h.iter().filter(|h| h.is_none()).count());
@@ -243,10 +250,19 @@ fn read_layout(
     if let Some(words) = engine.quick_layout()? {
         let mut found = find_form(&words, templates);
         let mut words = words;
-        if let Some((_, hits)) = found.1.as_ref().filter(|_| missing(&found) > 0) {
-            // A label misread or lost at half size: its place is read again in full.
-            words = reread_missing_labels(engine, &words, hits, page)?;
-            found = find_form(&words, templates);
+        for (n, rendering) in std::iter::once(page).chain(other).enumerate() {
+            let Some((_, hits)) = found.1.as_ref().filter(|_| missing(&found) > 0) else { break };
+            if n > 0 {
+                engine.set_page(rendering)?;
+            }
+            let reread = reread_missing_labels(engine, &words, hits, page)?;
+            let found_again = find_form(&reread, templates);
+            if missing(&found_again) < missing(&found) {
+                (words, found) = (reread, found_again);
+            }
+            if n > 0 {
+                engine.set_page(page)?;
+            }
         }
         if missing(&found) <= 1 {
             return Ok((words, found));
