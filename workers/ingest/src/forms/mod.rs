@@ -25,6 +25,10 @@ pub struct FieldTemplate {
     /// A regex the normalised value must match.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// The label is printed on the row of the field before it, after that
+    /// field's value (an ID card's 民族 beside 性别), not on a row of its own.
+    #[serde(default)]
+    pub beside: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +40,24 @@ pub struct FormTemplate {
     pub keywords: Vec<String>,
     #[serde(rename = "field")]
     pub fields: Vec<FieldTemplate>,
+}
+
+impl FormTemplate {
+    /// Each field's row on the form, counted from 0: fields stand one row
+    /// each in order, but for those printed beside the field before.
+    pub fn rows(&self) -> Vec<usize> {
+        let mut row = 0;
+        self.fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                if i > 0 && !f.beside {
+                    row += 1;
+                }
+                row
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]
