@@ -251,14 +251,14 @@ fn read_layout(
         let mut found = find_form(&words, templates);
         let mut words = words;
         for (n, rendering) in std::iter::once(page).chain(other).enumerate() {
-            let Some((_, hits)) = found.1.as_ref().filter(|_| missing(&found) > 0) else { break };
+            let Some((fi, hits)) = found.1.as_ref().filter(|_| missing(&found) > 0) else { break };
             if n > 0 {
                 engine.set_page(rendering)?;
             }
-            let form = &templates.forms[found.1.as_ref().map_or(0, |(fi, _)| *fi)];
             // Along a whole row only on the layout's rendering: on the grey
             // page of a hard scan such a read found nothing in 1.5 s of noise.
-            let reread = reread_missing_labels(engine, &words, hits, &form.rows(), n == 0, page)?;
+            let rows = templates.forms[*fi].rows();
+            let reread = reread_missing_labels(engine, &words, hits, &rows, n == 0, page)?;
             let found_again = find_form(&reread, templates);
             if missing(&found_again) < missing(&found) {
                 (words, found) = (reread, found_again);
