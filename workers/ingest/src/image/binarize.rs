@@ -1,7 +1,8 @@
-//! Sauvola thresholding: a threshold per pixel from the mean and deviation of
-//! its neighbourhood, so text survives uneven light and grey paper where a
-//! single global threshold loses either the dark corner or the faint strokes.
-//! Red seals are light in greyscale and fall mostly to paper.
+//! Sauvola thresholding: a threshold per 2x2 block of pixels from the mean
+//! and deviation of its neighbourhood, so text survives uneven light and
+//! grey paper where a single global threshold loses either the dark corner
+//! or the faint strokes. Red seals are light in greyscale and fall mostly
+//! to paper.
 
 use image::GrayImage;
 
@@ -37,10 +38,11 @@ pub fn sauvola(img: &GrayImage, k: f32) -> GrayImage {
             }
         }
     }
+    // The window's radius in blocks: half of w/80 pixels (at least 7).
     let r = ((w / 80).max(7) / 2).max(3);
     // Wolf-Jolion needs the page's largest deviation before any threshold:
-    // one pass for it, a second for the thresholds. Recomputing the window
-    // sums is cheaper than keeping 8 bytes of statistics per block.
+    // one pass for it, a second for the thresholds; recomputing the window
+    // sums keeps memory to a few rows of them.
     let mut max_var = 1e-6f32;
     window_stats(&blocks, bw, r, |_, _, var| max_var = var.iter().fold(max_var, |m, &v| m.max(v)));
     let max_sd = max_var.sqrt();
@@ -51,6 +53,7 @@ pub fn sauvola(img: &GrayImage, k: f32) -> GrayImage {
         for (t, (&m, &v)) in t.iter_mut().zip(mean.iter().zip(var)) {
             *t = m - k * (1.0 - v.sqrt() / max_sd) * (m - min_v);
         }
+        // The block row's two pixel rows (three for an odd last one).
         let last = if by + 1 == bh { h } else { 2 * by + 2 };
         for y in 2 * by..last {
             let row = &px[y * w..(y + 1) * w];
