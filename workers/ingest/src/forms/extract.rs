@@ -250,22 +250,26 @@ fn read_layout(
     if let Some(words) = engine.quick_layout()? {
         let mut found = find_form(&words, templates);
         let mut words = words;
-        for (n, rendering) in std::iter::once(page).chain(other).enumerate() {
+        // Where labels are still missing, their places are read on the other
+        // rendering too; along a whole row (a label beside another) only on
+        // the layout's: on the grey page of a hard scan such a read found
+        // nothing in 1.5 s of noise.
+        let mut moved = false;
+        for (rendering, layouts) in std::iter::once((page, true)).chain(other.map(|o| (o, false))) {
             let Some((fi, hits)) = found.1.as_ref().filter(|_| missing(&found) > 0) else { break };
-            if n > 0 {
+            if !layouts {
                 engine.set_page(rendering)?;
+                moved = true;
             }
-            // Along a whole row only on the layout's rendering: on the grey
-            // page of a hard scan such a read found nothing in 1.5 s of noise.
             let rows = templates.forms[*fi].rows();
-            let reread = reread_missing_labels(engine, &words, hits, &rows, n == 0, page)?;
+            let reread = reread_missing_labels(engine, &words, hits, &rows, layouts, page)?;
             let found_again = find_form(&reread, templates);
             if missing(&found_again) < missing(&found) {
                 (words, found) = (reread, found_again);
             }
-            if n > 0 {
-                engine.set_page(page)?;
-            }
+        }
+        if moved {
+            engine.set_page(page)?;
         }
         if missing(&found) <= 1 {
             return Ok((words, found));
