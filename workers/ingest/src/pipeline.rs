@@ -56,12 +56,18 @@ pub fn read_page(
             let (primary, secondary) =
                 if engine.prefers_grey() { (&prepared.grey, &binary) } else { (&binary, &prepared.grey) };
             let seals = seals.turned(-prepared.skew_degrees);
-            let images = PageImages { primary, secondary: Some(secondary), rulings: &rulings, seals: &seals };
+            let images = PageImages {
+                primary,
+                secondary: Some(secondary),
+                binary: Some(&binary),
+                rulings: &rulings,
+                seals: &seals,
+            };
             forms::analyse(engine, &images, templates, thresholds, today)?
         }
         Preprocess::None => {
             let rulings = img::Rulings::default();
-            let images = PageImages { primary: page, secondary: None, rulings: &rulings, seals };
+            let images = PageImages { primary: page, secondary: None, binary: None, rulings: &rulings, seals };
             forms::analyse(engine, &images, templates, thresholds, today)?
         }
     };

@@ -11,7 +11,8 @@
 //! 2. The form is the one whose title and labels are found best.
 //! 3. For each field its label is found (fuzzy, simplified or traditional);
 //!    the value's own region, right of the label up to the next label or the
-//!    page edge, is read again as a single line with the field's character
+//!    page edge (of it only the part holding ink on the binarised page), is
+//!    read again as a single line with the field's character
 //!    set (digits for ID numbers, phones, dates, amounts), on the other
 //!    rendering of the page; a third time, on the layout's rendering, only
 //!    where the first two readings leave the value in doubt. A strictly
@@ -27,7 +28,7 @@ use image::GrayImage;
 use super::layout::{self, Hit, Line};
 use super::values::{self, Checked, FieldType};
 use super::{FormTemplate, Templates};
-use crate::image::{Rulings, Seals};
+use crate::image::{Rulings, Seals, ink_extent};
 use crate::ocr::{OcrEngine, OcrError, Reading, Rect, Word};
 
 /// When a value is accepted without review.
@@ -125,6 +126,10 @@ pub struct Extraction {
 pub struct PageImages<'a> {
     pub primary: &'a GrayImage,
     pub secondary: Option<&'a GrayImage>,
+    /// The binarised page with its ruling lines erased, where it is one of
+    /// the two: a value is read only where its region holds ink on it (see
+    /// [`crate::image::ink_extent`]).
+    pub binary: Option<&'a GrayImage>,
     pub rulings: &'a Rulings,
     pub seals: &'a Seals,
 }
@@ -165,7 +170,8 @@ pub fn analyse(
         } else {
             None
         };
-        pending.push(Pending { field: i, region, reads, under_seal, result, settled: false });
+        let read_at = images.binary.and_then(|b| ink_extent(b, region)).unwrap_or(region);
+        pending.push(Pending { field: i, region, read_at, reads, under_seal, result, settled: false });
     }
     // Each value is read again from its own region, first on the other
     // rendering of the page (its errors are the least like the layout
@@ -175,7 +181,7 @@ pub fn analyse(
     if let Some(other) = images.secondary.filter(|_| pending.iter().any(|p| p.result.is_none())) {
         engine.set_page(other)?;
         for p in pending.iter_mut().filter(|p| p.result.is_none()) {
-            let read = engine.read_line_fast(p.region, ty(p).charset())?;
+            let read = engine.read_line_fast(p.read_at, ty(p).charset())?;
             p.reads.push(read);
             let (r, settled) = decide(ty(p), &p.reads, th, today);
             if settled {
@@ -189,7 +195,7 @@ pub fn analyse(
     }
     for p in &mut pending {
         if p.result.is_none() {
-            let read = engine.read_line(p.region, ty(p).charset())?;
+            let read = engine.read_line(p.read_at, ty(p).charset())?;
             p.reads.insert(0, read);
             let (r, settled) = decide(ty(p), &p.reads, th, today);
             (p.result, p.settled) = (Some(r), settled);
@@ -288,6 +294,8 @@ fn read_layout(
 struct Pending {
     field: usize,
     region: Rect,
+    /// The part of `region` that is read again: where its ink is.
+    read_at: Rect,
     reads: Vec<Reading>,
     under_seal: bool,
     result: Option<FieldResult>,

@@ -5,12 +5,14 @@
 mod binarize;
 mod decode;
 mod deskew;
+mod ink;
 mod rulings;
 mod seals;
 
 pub use binarize::{ink_ratio, is_blank, sauvola};
 pub use decode::{DecodeError, Limits, Scan, decode, decode_scans};
 pub use deskew::{estimate_skew, rotate};
+pub use ink::ink_extent;
 pub use rulings::{Rulings, remove_rulings};
 pub use seals::Seals;
 
