@@ -57,7 +57,12 @@ impl Slot {
 }
 
 fn create(datapath: Option<&str>, languages: &str) -> Result<Tesseract, OcrError> {
-    Tesseract::new(datapath, Some(languages)).map_err(|e| OcrError::Init(format!("tesseract ({languages}): {e}")))
+    let init = |e: &dyn std::fmt::Display| OcrError::Init(format!("tesseract ({languages}): {e}"));
+    let t = Tesseract::new(datapath, Some(languages)).map_err(|e| init(&e))?;
+    // Tesseract reads every line it is unsure of (mean confidence under
+    // 0.7) a second time inverted, for white text on dark; scans of these
+    // forms have none, and on noisy pages that second pass is most lines.
+    t.set_variable("tessedit_do_invert", "0").map_err(|e| init(&e))
 }
 
 pub struct TesseractEngine {
