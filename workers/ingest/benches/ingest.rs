@@ -4,7 +4,8 @@
 //! (a) the pipeline (decode, deskew, binarise, classify, read values twice,
 //!     validate, encode the normalised image and thumbnail) with 1 and 2 OCR
 //!     threads, one engine each, for tesseract and for PP-OCR;
-//! (b) the `tesseract` command run once per page (`-l chi_sim --psm 4`);
+//! (b) the `tesseract` command run once per page (`-l chi_sim --psm 4`), as
+//!     it comes and with `-c tessedit_do_invert=0` as the worker runs it;
 //! (c) the ceiling: whole-page recognition alone by a tesseract engine
 //!     already made.
 //!
@@ -221,6 +222,25 @@ fn status_mib(key: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Seconds per page of the `tesseract` command run on each single-page file
+/// (`-l chi_sim --psm 4`, then `extra`).
+fn cli_pass(dir: &Path, pages: &[Page], extra: &[&str]) -> Vec<f64> {
+    let mut secs = Vec::new();
+    for p in pages.iter().filter(|p| p.single) {
+        let t = Instant::now();
+        let out = Command::new("tesseract")
+            .arg(dir.join(&p.file))
+            .args(["-", "-l", "chi_sim", "--psm", "4"])
+            .args(extra)
+            .env("OMP_THREAD_LIMIT", "1")
+            .output()
+            .expect("the tesseract command (tesseract-ocr)");
+        assert!(out.status.success(), "tesseract {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        secs.push(t.elapsed().as_secs_f64());
+    }
+    secs
+}
+
 /// Seconds per page of tesseract's whole-page read, engine made: the ceiling.
 fn ceiling_pass(pages: &[Page]) -> Vec<f64> {
     let mut engine = TesseractEngine::new(Default::default()).unwrap();
@@ -269,23 +289,14 @@ fn main() {
 
     // (c) the ceiling: recognition alone, engine made.
     let ceiling = ceiling_pass(&pages);
-    // (b) the tesseract CLI once per page (single-page files).
-    let mut cli = Vec::new();
-    for p in pages.iter().filter(|p| p.single) {
-        let t = Instant::now();
-        let out = Command::new("tesseract")
-            .arg(dir.path().join(&p.file))
-            .args(["-", "-l", "chi_sim", "--psm", "4"])
-            .env("OMP_THREAD_LIMIT", "1")
-            .output()
-            .expect("the tesseract command (tesseract-ocr)");
-        assert!(out.status.success());
-        cli.push(t.elapsed().as_secs_f64());
-    }
+    // (b) the tesseract CLI once per page (single-page files), as it comes
+    // and with the inverted second reading off, as the worker's engines run.
+    let cli = cli_pass(dir.path(), &pages, &[]);
+    let cli_no_invert = cli_pass(dir.path(), &pages, &["-c", "tessedit_do_invert=0"]);
     let ceiling_sum: f64 = ceiling.iter().sum();
-    let cli_sum: f64 = cli.iter().sum();
     let c_pm = n as f64 * 60.0 / ceiling_sum;
-    let cli_pm = cli.len() as f64 * 60.0 / cli_sum;
+    let per_min = |v: &[f64]| v.len() as f64 * 60.0 / v.iter().sum::<f64>();
+    let (cli_pm, cli_ni_pm) = (per_min(&cli), per_min(&cli_no_invert));
 
     // (a) the pipeline per engine, 1 and 2 threads; and without preprocessing.
     let mut runs = Vec::new();
@@ -318,6 +329,12 @@ fn main() {
         "| (b) `tesseract` CLI per page | {cli_pm:.1} | {:.2} | {:.2} | 1.00 |\n",
         median(cli.clone()),
         cli_pm / c_pm
+    ));
+    md.push_str(&format!(
+        "| (b) the same, `-c tessedit_do_invert=0` | {cli_ni_pm:.1} | {:.2} | {:.2} | {:.2} |\n",
+        median(cli_no_invert.clone()),
+        cli_ni_pm / c_pm,
+        cli_ni_pm / cli_pm
     ));
     for (kind, one, two, _) in &runs {
         let (p1, p2) = (n as f64 * 60.0 / one.wall, n as f64 * 60.0 / two.wall);
