@@ -28,6 +28,12 @@ impl OcrEngine for Timed<'_> {
     fn name(&self) -> &'static str {
         "timed"
     }
+    fn prefers_grey(&self) -> bool {
+        self.inner.prefers_grey()
+    }
+    fn readings_independent(&self) -> bool {
+        self.inner.readings_independent()
+    }
     fn set_page(&mut self, page: &image::GrayImage) -> Result<(), OcrError> {
         self.time("set_page", |e| e.set_page(page))
     }
