@@ -135,29 +135,28 @@ pub fn ink_ratio(binary: &GrayImage, margin: f32) -> f32 {
 /// darker than the mean of its neighbourhood; blank means under 0.05% ink
 /// away from the edges.
 pub fn is_blank(img: &GrayImage) -> bool {
-    let f = 3;
-    let (w, h) = ((img.width() / f) as usize, (img.height() / f) as usize);
+    const F: usize = 3;
+    let (iw, w, h) = (img.width() as usize, img.width() as usize / F, img.height() as usize / F);
     if w < 8 || h < 8 {
         return true;
     }
-    let mut small = vec![0f32; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let mut acc = 0u32;
-            for dy in 0..f {
-                for dx in 0..f {
-                    acc += img.get_pixel(x as u32 * f + dx, y as u32 * f + dy)[0] as u32;
-                }
+    // Each block's sum (nine times its mean): whole numbers keep the
+    // comparison below exact.
+    let px = img.as_raw();
+    let mut small = vec![0u32; w * h];
+    for (y, line) in small.chunks_exact_mut(w).enumerate() {
+        for row in px[F * y * iw..].chunks_exact(iw).take(F) {
+            for (b, cell) in line.iter_mut().zip(row.chunks_exact(F)) {
+                *b += cell.iter().map(|&v| v as u32).sum::<u32>();
             }
-            small[y * w + x] = acc as f32 / (f * f) as f32;
         }
     }
     let stride = w + 1;
-    let mut sum = vec![0f64; stride * (h + 1)];
+    let mut sum = vec![0u64; stride * (h + 1)];
     for y in 0..h {
-        let mut row = 0f64;
+        let mut row = 0u64;
         for x in 0..w {
-            row += small[y * w + x] as f64;
+            row += small[y * w + x] as u64;
             sum[(y + 1) * stride + x + 1] = sum[y * stride + x + 1] + row;
         }
     }
@@ -168,13 +167,14 @@ pub fn is_blank(img: &GrayImage) -> bool {
         let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
         for x in mx..w - mx {
             let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
-            let n = ((y1 - y0) * (x1 - x0)) as f64;
-            let s = sum[y1 * stride + x1] - sum[y0 * stride + x1] - sum[y1 * stride + x0] + sum[y0 * stride + x0];
+            let n = ((y1 - y0) * (x1 - x0)) as u64;
+            let s = sum[y1 * stride + x1] + sum[y0 * stride + x0] - sum[y0 * stride + x1] - sum[y1 * stride + x0];
             all += 1;
-            ink += u64::from((small[y * w + x] as f64) < s / n - 30.0);
+            // mean < window mean - 30, times 9n.
+            ink += u64::from((small[y * w + x] as u64 * n + 270 * n) < s);
         }
     }
-    (ink as f64) < all as f64 * 0.0005
+    ink * 2000 < all
 }
 
 #[cfg(test)]

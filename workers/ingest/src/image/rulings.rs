@@ -34,48 +34,61 @@ impl Rulings {
 pub fn remove_rulings(binary: &mut GrayImage) -> Rulings {
     let (w, h) = (binary.width() as usize, binary.height() as usize);
     let px = binary.as_raw();
-    let mut erase = vec![false; w * h];
+    // A run of n cells bridging gaps of up to GAP holds at least n/(GAP+1)
+    // ink: rows and columns with less ink cannot hold a line and are not
+    // followed (most of a page).
+    let can_hold = |ink: usize, min: usize| ink * (GAP + 1) >= min;
     let mut rows = Vec::new();
     let min_h = ((w as f32 * MIN_H_RUN) as usize).max(20);
+    let mut col_ink = vec![0u32; w];
     for y in 0..h {
-        for (x0, x1) in runs(px[y * w..(y + 1) * w].iter().map(|&v| v == 0), min_h) {
-            rows.push((y as u32, x0 as u32, x1 as u32));
+        let row = &px[y * w..(y + 1) * w];
+        let mut ink = 0usize;
+        for (c, &v) in col_ink.iter_mut().zip(row) {
+            let on = u32::from(v == 0);
+            *c += on;
+            ink += on as usize;
+        }
+        if can_hold(ink, min_h) {
+            for (x0, x1) in runs(row.iter().map(|&v| v == 0), min_h) {
+                rows.push((y as u32, x0 as u32, x1 as u32));
+            }
         }
     }
-    // Vertical runs are followed in every column at once, row by row: the
-    // page is read in memory order instead of one column at a time.
+    // Vertical runs are followed in the columns that can hold one, all at
+    // once, row by row: the page is read in memory order instead of one
+    // column at a time.
     let min_v = ((h as f32 * MIN_V_RUN) as usize).max(20);
+    let candidates: Vec<usize> = (0..w).filter(|&x| can_hold(col_ink[x] as usize, min_v)).collect();
     let mut cols = Vec::new();
-    let mut open: Vec<Run> = vec![Run::default(); w];
+    let mut open: Vec<Run> = vec![Run::default(); candidates.len()];
     for y in 0..h {
-        for (x, run) in open.iter_mut().enumerate() {
-            if let Some(r) = run.step(y, px[y * w + x] == 0, min_v) {
+        let row = &px[y * w..(y + 1) * w];
+        for (&x, run) in candidates.iter().zip(open.iter_mut()) {
+            if let Some(r) = run.step(y, row[x] == 0, min_v) {
                 cols.push((x, r));
             }
         }
     }
-    for (x, run) in open.iter_mut().enumerate() {
+    for (&x, run) in candidates.iter().zip(open.iter_mut()) {
         if let Some(r) = run.finish(min_v) {
             cols.push((x, r));
         }
     }
     // Each line goes with its ragged edges (noise, blur, a slight tilt):
     // ink too short to be runs of their own, which left behind reads as 一
-    // and |, each costing the engine a character.
+    // and |, each costing the engine a character. Lines are found on the
+    // page as it was before any is erased.
+    let raw: &mut [u8] = binary;
     for &(y, x0, x1) in &rows {
         for yy in (y as usize).saturating_sub(EDGE)..=(y as usize + EDGE).min(h - 1) {
-            erase[yy * w + x0 as usize..yy * w + x1 as usize].fill(true);
+            raw[yy * w + x0 as usize..yy * w + x1 as usize].fill(255);
         }
     }
     for &(x, (y0, y1)) in &cols {
-        for xx in x.saturating_sub(EDGE)..=(x + EDGE).min(w - 1) {
-            (y0..y1).for_each(|y| erase[y * w + xx] = true);
-        }
-    }
-    let raw: &mut [u8] = binary;
-    for (p, e) in raw.iter_mut().zip(&erase) {
-        if *e {
-            *p = 255;
+        let (xa, xb) = (x.saturating_sub(EDGE), (x + EDGE).min(w - 1));
+        for y in y0..y1 {
+            raw[y * w + xa..=y * w + xb].fill(255);
         }
     }
     let cols = cols.into_iter().map(|(x, (y0, y1))| (x as u32, y0 as u32, y1 as u32)).collect();
