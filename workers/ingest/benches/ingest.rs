@@ -369,18 +369,30 @@ fn main() {
     // The machine's speed drifts over the minutes between the ceiling's pass
     // and the pipeline's: rounds of the two, one right after the other,
     // give ratios that share the machine's state; their median is quoted.
-    let mut rounds = Vec::new();
+    // The CLI loops run on the single-page files only: rates per page.
+    let (mut rounds, mut vs_cli, mut vs_cli_ni) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=3 {
         eprintln!("side by side, round {round} of 3...");
         let c: f64 = ceiling_pass(&pages).iter().sum();
+        let plain = per_min(&cli_pass(dir.path(), &pages, &[]));
+        let no_invert = per_min(&cli_pass(dir.path(), &pages, &["-c", "tessedit_do_invert=0"]));
         let p = pipeline(&pages, EngineKind::Tesseract, 1, Preprocess::Full, 1).wall;
         rounds.push(c / p);
+        let p_pm = n as f64 * 60.0 / p;
+        vs_cli.push(p_pm / plain);
+        vs_cli_ni.push(p_pm / no_invert);
     }
+    let listed = |v: &[f64], unit: &str| v.iter().map(|r| format!("{r:.2}{unit}")).collect::<Vec<_>>().join(", ");
     md.push_str(&format!(
-        "\n\nSide by side (three rounds, each the ceiling's pass over all pages then the tesseract pipeline on 1 \
-         thread): the pipeline's pages/min over the ceiling's {}; median **{:.2}**.",
-        rounds.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", "),
-        median(rounds.clone())
+        "\n\nSide by side (three rounds, each the ceiling's pass over all pages, the two CLI loops, then the \
+         tesseract pipeline on 1 thread): the pipeline's pages/min over the ceiling's {}, median **{:.2}**; over \
+         the CLI loop's {}, median **{:.2}x**; over the CLI loop's with inversion off {}, median **{:.2}x**.",
+        listed(&rounds, ""),
+        median(rounds.clone()),
+        listed(&vs_cli, "x"),
+        median(vs_cli.clone()),
+        listed(&vs_cli_ni, "x"),
+        median(vs_cli_ni.clone())
     ));
     // Two threads against one as a stream (the pages fed twice), in rounds
     // of the two one right after the other, for the same reason.
@@ -394,7 +406,7 @@ fn main() {
     md.push_str(&format!(
         "\n\nTwo threads against one, tesseract, as a stream (three rounds, each the pages fed twice to 1 thread \
          then to 2): {}; median **{:.2}x**.",
-        scaling.iter().map(|r| format!("{r:.2}x")).collect::<Vec<_>>().join(", "),
+        listed(&scaling, "x"),
         median(scaling.clone())
     ));
     md.push_str("\n\n| engine | level | preprocessing | pages | form type | fields right | accepted (straight-through) | accepted right | CPU s/page (median) |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n");
