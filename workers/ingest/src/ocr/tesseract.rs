@@ -86,9 +86,10 @@ impl TesseractEngine {
     /// digits alone and there is one, else the main one. A whole page goes
     /// into an engine once; a region goes in alone, cut out of the page:
     /// loading a page costs about 4 ms (tesseract copies it pixel by
-    /// pixel), more than a short value's reading, and the region's text is
-    /// the same either way (words' boxes are then the region's: see
-    /// [`offset`]).
+    /// pixel), more than a short value's reading, and either way the
+    /// engine thresholds and reads the rectangle alone (words' boxes are
+    /// then the region's: see [`offset`]). A region outside the page is an
+    /// error, not a read of the whole page.
     fn with_page<T>(
         &mut self,
         rect: Option<Rect>,
@@ -103,9 +104,11 @@ impl TesseractEngine {
             Some(d) if fast && charset.digits_only() => d,
             _ => &mut self.main,
         };
+        let outside = |r: Rect| OcrError::Failed(format!("{r:?} lies outside the page"));
+        let rect = rect.map(|r| r.clip(w, h).ok_or_else(|| outside(r))).transpose()?;
         let t = slot.take(self.datapath.as_deref())?;
         let crop;
-        let (frame, within) = match rect.and_then(|r| r.clip(w, h)) {
+        let (frame, within) = match rect {
             Some(r) => {
                 crop = cut(data, w, r);
                 slot.loaded = false;
