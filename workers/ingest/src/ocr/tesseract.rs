@@ -29,30 +29,43 @@ impl Default for TesseractConfig {
     }
 }
 
-/// One libtesseract instance with a model, and whether it holds the page.
+/// One libtesseract instance with a model.
 struct Slot {
     languages: String,
     // The crate's calls take the engine by value and hand it back; on an
     // error it is gone and is made again on the next call.
     engine: Option<Tesseract>,
-    /// Whether the current page is in `engine` already.
-    loaded: bool,
 }
 
 impl Slot {
     fn new(datapath: Option<&str>, languages: &str) -> Result<Self, OcrError> {
         let engine = Some(create(datapath, languages)?);
-        Ok(Self { languages: languages.into(), engine, loaded: false })
+        Ok(Self { languages: languages.into(), engine })
     }
 
-    fn take(&mut self, datapath: Option<&str>) -> Result<Tesseract, OcrError> {
-        match self.engine.take() {
-            Some(t) => Ok(t),
-            None => {
-                self.loaded = false;
-                create(datapath, &self.languages)
-            }
-        }
+    /// Loads `image` (at `dpi`) into the engine, recognises all of it and
+    /// runs `f` on the result. Every read loads what it reads: a value's
+    /// region is cut out of the page rather than the page loaded with a
+    /// rectangle set, since tesseract copies a loaded image pixel by pixel
+    /// (about 4 ms for a page, more than a short value's reading) and
+    /// thresholds and reads only the rectangle either way.
+    fn read<T>(
+        &mut self,
+        datapath: Option<&str>,
+        image: &GrayImage,
+        dpi: i32,
+        psm: PageSegMode,
+        charset: Charset,
+        f: impl FnOnce(&mut Tesseract) -> Result<T, OcrError>,
+    ) -> Result<T, OcrError> {
+        let t = match self.engine.take() {
+            Some(t) => t,
+            None => create(datapath, &self.languages)?,
+        };
+        let mut t = recognise(t, image, dpi, psm, whitelist(charset))?;
+        let out = f(&mut t);
+        self.engine = Some(t);
+        out
     }
 }
 
@@ -70,7 +83,7 @@ pub struct TesseractEngine {
     main: Slot,
     /// Reads digit-only values when configured.
     digits: Option<Slot>,
-    page: Option<(Vec<u8>, u32, u32)>,
+    page: Option<GrayImage>,
 }
 
 impl TesseractEngine {
@@ -81,53 +94,24 @@ impl TesseractEngine {
         Ok(Self { datapath: config.datapath, main, digits, page: None })
     }
 
-    /// Runs `f` on an engine that has recognised the current page, or only
-    /// `rect` of it: the digit model's when `fast` and the `charset` is
-    /// digits alone and there is one, else the main one. A whole page goes
-    /// into an engine once; a region goes in alone, cut out of the page:
-    /// loading a page costs about 4 ms (tesseract copies it pixel by
-    /// pixel), more than a short value's reading, and either way the
-    /// engine thresholds and reads the rectangle alone (words' boxes are
-    /// then the region's: see [`offset`]). A region outside the page is an
-    /// error, not a read of the whole page.
-    fn with_page<T>(
-        &mut self,
-        rect: Option<Rect>,
-        psm: PageSegMode,
-        charset: Charset,
-        fast: bool,
-        f: impl FnOnce(&mut Tesseract) -> Result<T, OcrError>,
-    ) -> Result<T, OcrError> {
-        let (data, w, h) = self.page.as_ref().ok_or_else(|| OcrError::Failed("no page set".into()))?;
-        let (w, h) = (*w, *h);
+    fn page(&self) -> Result<&GrayImage, OcrError> {
+        self.page.as_ref().ok_or_else(no_page)
+    }
+
+    /// `rect` of the page, cut out; an error where it lies outside.
+    fn region(&self, rect: Rect) -> Result<GrayImage, OcrError> {
+        crop(self.page()?, rect).ok_or_else(|| OcrError::Failed(format!("{rect:?} lies outside the page")))
+    }
+
+    /// Reads `rect` as one line: with the digit model when `fast` and the
+    /// `charset` is digits alone and there is one, else the main one.
+    fn read_region(&mut self, rect: Rect, charset: Charset, fast: bool) -> Result<Reading, OcrError> {
+        let image = self.region(rect)?;
         let slot = match &mut self.digits {
             Some(d) if fast && charset.digits_only() => d,
             _ => &mut self.main,
         };
-        let outside = |r: Rect| OcrError::Failed(format!("{r:?} lies outside the page"));
-        let rect = rect.map(|r| r.clip(w, h).ok_or_else(|| outside(r))).transpose()?;
-        let t = slot.take(self.datapath.as_deref())?;
-        let crop;
-        let (frame, within) = match rect {
-            Some(r) => {
-                crop = cut(data, w, r);
-                slot.loaded = false;
-                (Some(Frame { data: &crop, w: r.w, h: r.h, dpi: RESOLUTION }), Rect { x: 0, y: 0, w: r.w, h: r.h })
-            }
-            None => {
-                let frame = (!slot.loaded).then_some(Frame { data, w, h, dpi: RESOLUTION });
-                slot.loaded = true;
-                (frame, Rect { x: 0, y: 0, w, h })
-            }
-        };
-        let mut t = recognise(t, frame, within, psm, whitelist(charset))?;
-        let out = f(&mut t);
-        slot.engine = Some(t);
-        out
-    }
-
-    fn read_region(&mut self, rect: Rect, charset: Charset, fast: bool) -> Result<Reading, OcrError> {
-        self.with_page(Some(rect), PageSegMode::PsmSingleLine, charset, fast, |t| {
+        slot.read(self.datapath.as_deref(), &image, RESOLUTION, PageSegMode::PsmSingleLine, charset, |t| {
             let text = t.get_text().map_err(|e| OcrError::Failed(e.to_string()))?;
             let conf = t.mean_text_conf();
             Ok(Reading { text: text.trim().to_string(), confidence: (conf.max(0) as f32 / 100.0).min(1.0) })
@@ -135,32 +119,24 @@ impl TesseractEngine {
     }
 }
 
-/// An image to load into the engine.
-struct Frame<'a> {
-    data: &'a [u8],
-    w: u32,
-    h: u32,
-    dpi: i32,
+fn no_page() -> OcrError {
+    OcrError::Failed("no page set".into())
 }
 
-/// Loads `frame` (when given: else the engine keeps the image it holds) and
-/// recognises `rect` of it. The crate's calls take the engine by value, so
-/// on an error it is gone.
+/// Loads `image` and recognises it. The crate's calls take the engine by
+/// value, so on an error it is gone.
 fn recognise(
-    mut t: Tesseract,
-    frame: Option<Frame<'_>>,
-    rect: Rect,
+    t: Tesseract,
+    image: &GrayImage,
+    dpi: i32,
     psm: PageSegMode,
     whitelist: &str,
 ) -> Result<Tesseract, OcrError> {
     let fail = |e: &dyn std::fmt::Display| OcrError::Failed(e.to_string());
-    if let Some(f) = frame {
-        t = t.set_frame(f.data, f.w as i32, f.h as i32, 1, f.w as i32).map_err(|e| fail(&e))?;
-        t = t.set_source_resolution(f.dpi);
-    }
+    let (w, h) = (image.width() as i32, image.height() as i32);
+    let mut t = t.set_frame(image.as_raw(), w, h, 1, w).map_err(|e| fail(&e))?.set_source_resolution(dpi);
     t = t.set_variable("tessedit_char_whitelist", whitelist).map_err(|e| fail(&e))?;
     t.set_page_seg_mode(psm);
-    t = t.set_rectangle(rect.x as i32, rect.y as i32, rect.w as i32, rect.h as i32);
     t.recognize().map_err(|e| fail(&e))
 }
 
@@ -170,10 +146,11 @@ const RESOLUTION: i32 = 200;
 /// Pages at least this wide are read for layout at half their size.
 const QUICK_MIN_WIDTH: u32 = 1200;
 
-/// The pixels of `r` (inside the page) of a page `w` pixels wide.
-fn cut(data: &[u8], w: u32, r: Rect) -> Vec<u8> {
-    let (w, x0, x1) = (w as usize, r.x as usize, r.right() as usize);
-    (r.y as usize..r.bottom() as usize).flat_map(|y| &data[y * w + x0..y * w + x1]).copied().collect()
+/// The part of `page` inside `r`, as an image of its own; None where `r`
+/// lies outside the page.
+fn crop(page: &GrayImage, r: Rect) -> Option<GrayImage> {
+    let r = r.clip(page.width(), page.height())?;
+    Some(::image::imageops::crop_imm(page, r.x, r.y, r.w, r.h).to_image())
 }
 
 /// Words read in a region cut out of the page, with their boxes moved back
@@ -187,18 +164,23 @@ fn offset(mut words: Vec<Word>, r: Rect) -> Vec<Word> {
 }
 
 /// The page at half size, each pixel the mean of a 2x2 block.
-fn half(data: &[u8], w: u32, h: u32) -> (Vec<u8>, u32, u32) {
-    let (hw, hh) = (w / 2, h / 2);
-    let (w, hw_) = (w as usize, hw as usize);
-    let mut out = vec![0u8; hw_ * hh as usize];
-    for (y, row) in out.chunks_exact_mut(hw_).enumerate() {
+fn half(page: &GrayImage) -> GrayImage {
+    let (hw, hh) = (page.width() / 2, page.height() / 2);
+    let (w, data) = (page.width() as usize, page.as_raw());
+    let mut out = vec![0u8; hw as usize * hh as usize];
+    for (y, row) in out.chunks_exact_mut(hw as usize).enumerate() {
         let (a, b) = (&data[2 * y * w..(2 * y + 1) * w], &data[(2 * y + 1) * w..(2 * y + 2) * w]);
         for (x, p) in row.iter_mut().enumerate() {
             let sum = a[2 * x] as u32 + a[2 * x + 1] as u32 + b[2 * x] as u32 + b[2 * x + 1] as u32;
             *p = ((sum + 2) / 4) as u8;
         }
     }
-    (out, hw, hh)
+    GrayImage::from_raw(hw, hh, out).expect("buffer of the image's size")
+}
+
+/// The words of a recognised image, as tesseract's TSV.
+fn tsv(t: &mut Tesseract) -> Result<String, OcrError> {
+    t.get_tsv_text(0).map_err(|e| OcrError::Failed(e.to_string()))
 }
 
 fn whitelist(charset: Charset) -> &'static str {
@@ -217,18 +199,21 @@ impl OcrEngine for TesseractEngine {
     }
 
     fn set_page(&mut self, page: &GrayImage) -> Result<(), OcrError> {
-        self.page = Some((page.as_raw().clone(), page.width(), page.height()));
-        self.main.loaded = false;
-        if let Some(d) = &mut self.digits {
-            d.loaded = false;
-        }
+        self.page = Some(page.clone());
         Ok(())
     }
 
     fn layout(&mut self) -> Result<Vec<Word>, OcrError> {
-        let tsv = self.with_page(None, PageSegMode::PsmSingleColumn, Charset::Any, false, |t| {
-            t.get_tsv_text(0).map_err(|e| OcrError::Failed(e.to_string()))
-        })?;
+        // The field itself, not `page()`: the engine is borrowed beside it.
+        let page = self.page.as_ref().ok_or_else(no_page)?;
+        let tsv = self.main.read(
+            self.datapath.as_deref(),
+            page,
+            RESOLUTION,
+            PageSegMode::PsmSingleColumn,
+            Charset::Any,
+            tsv,
+        )?;
         Ok(parse_tsv(&tsv))
     }
 
@@ -237,19 +222,14 @@ impl OcrEngine for TesseractEngine {
     /// height), but page segmentation costs by the pixel, and the printed
     /// titles and labels stay legible. Boxes are scaled back to the page.
     fn quick_layout(&mut self) -> Result<Option<Vec<Word>>, OcrError> {
-        let Some((data, w, h)) = self.page.as_ref().filter(|(_, w, _)| *w >= QUICK_MIN_WIDTH) else {
+        let page = self.page()?;
+        if page.width() < QUICK_MIN_WIDTH {
             return Ok(None);
-        };
-        let (small, sw, sh) = half(data, *w, *h);
-        let t = self.main.take(self.datapath.as_deref())?;
-        // The half-size page replaces the full one in the engine until the next read sets it back.
-        self.main.loaded = false;
-        let frame = Frame { data: &small, w: sw, h: sh, dpi: RESOLUTION / 2 };
-        let whole = Rect { x: 0, y: 0, w: sw, h: sh };
-        let mut t = recognise(t, Some(frame), whole, PageSegMode::PsmSingleColumn, "")?;
-        let tsv = t.get_tsv_text(0).map_err(|e| OcrError::Failed(e.to_string()));
-        self.main.engine = Some(t);
-        let mut words = parse_tsv(&tsv?);
+        }
+        let small = half(page);
+        let psm = PageSegMode::PsmSingleColumn;
+        let tsv = self.main.read(self.datapath.as_deref(), &small, RESOLUTION / 2, psm, Charset::Any, tsv)?;
+        let mut words = parse_tsv(&tsv);
         for word in &mut words {
             let r = word.rect;
             word.rect = Rect { x: 2 * r.x, y: 2 * r.y, w: 2 * r.w, h: 2 * r.h };
@@ -258,10 +238,10 @@ impl OcrEngine for TesseractEngine {
     }
 
     fn layout_in(&mut self, rect: Rect) -> Result<Vec<Word>, OcrError> {
+        let image = self.region(rect)?;
         // As a block: the place may hold part of a row above or below.
-        let tsv = self.with_page(Some(rect), PageSegMode::PsmSingleBlock, Charset::Any, false, |t| {
-            t.get_tsv_text(0).map_err(|e| OcrError::Failed(e.to_string()))
-        })?;
+        let psm = PageSegMode::PsmSingleBlock;
+        let tsv = self.main.read(self.datapath.as_deref(), &image, RESOLUTION, psm, Charset::Any, tsv)?;
         Ok(offset(parse_tsv(&tsv), rect))
     }
 
@@ -305,14 +285,17 @@ mod tests {
     fn half_size_pages_average_2x2_blocks() {
         // 5 x 3: the odd last column and row are dropped.
         let data = [0, 100, 200, 255, 9, 4, 100, 255, 255, 9, 9, 9, 9, 9, 9];
-        assert_eq!(half(&data, 5, 3), (vec![51, 241], 2, 1));
+        let small = half(&GrayImage::from_raw(5, 3, data.to_vec()).unwrap());
+        assert_eq!((small.as_raw().clone(), small.width(), small.height()), (vec![51, 241], 2, 1));
     }
 
     #[test]
     fn a_region_is_cut_out_and_its_words_put_back() {
         // 5 x 3, pixel value = 10 * row + column.
         let data: Vec<u8> = (0..3).flat_map(|y| (0..5).map(move |x| 10 * y + x)).collect();
-        assert_eq!(cut(&data, 5, Rect { x: 1, y: 1, w: 3, h: 2 }), vec![11, 12, 13, 21, 22, 23]);
+        let page = GrayImage::from_raw(5, 3, data).unwrap();
+        assert_eq!(crop(&page, Rect { x: 1, y: 1, w: 3, h: 2 }).unwrap().into_raw(), vec![11, 12, 13, 21, 22, 23]);
+        assert!(crop(&page, Rect { x: 6, y: 0, w: 2, h: 2 }).is_none());
         let word =
             Word { text: "王".into(), confidence: 0.9, rect: Rect { x: 2, y: 3, w: 10, h: 8 }, line: (1, 1, 1) };
         let moved = offset(vec![word], Rect { x: 100, y: 50, w: 40, h: 20 });
