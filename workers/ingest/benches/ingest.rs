@@ -130,8 +130,7 @@ struct Run {
     reads: Vec<(dangan_ingest::pipeline::PageRead, f64)>,
 }
 
-/// The worker's per-page work, on `threads` threads.
-/// The pipeline over `pages` with `threads` OCR threads taking the next page
+/// The worker's per-page work over `pages` with `threads` OCR threads taking the next page
 /// as each is done. With `passes` over one, the pages are fed that many
 /// times, as a stream (only the first pass's readings are kept): a worker
 /// reads a stream, and one pass of a small corpus ends with one thread
@@ -232,6 +231,10 @@ fn status_mib(key: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// The CLI's switch for running as the worker's engines do (no inverted
+/// second reading of unsure lines).
+const NO_INVERT: &[&str] = &["-c", "tessedit_do_invert=0"];
+
 /// Seconds per page of the `tesseract` command run on each single-page file
 /// (`-l chi_sim --psm 4`, then `extra`).
 fn cli_pass(dir: &Path, pages: &[Page], extra: &[&str]) -> Vec<f64> {
@@ -302,7 +305,7 @@ fn main() {
     // (b) the tesseract CLI once per page (single-page files), as it comes
     // and with the inverted second reading off, as the worker's engines run.
     let cli = cli_pass(dir.path(), &pages, &[]);
-    let cli_no_invert = cli_pass(dir.path(), &pages, &["-c", "tessedit_do_invert=0"]);
+    let cli_no_invert = cli_pass(dir.path(), &pages, NO_INVERT);
     let ceiling_sum: f64 = ceiling.iter().sum();
     let c_pm = n as f64 * 60.0 / ceiling_sum;
     let per_min = |v: &[f64]| v.len() as f64 * 60.0 / v.iter().sum::<f64>();
@@ -375,7 +378,7 @@ fn main() {
         eprintln!("side by side, round {round} of 3...");
         let c: f64 = ceiling_pass(&pages).iter().sum();
         let plain = per_min(&cli_pass(dir.path(), &pages, &[]));
-        let no_invert = per_min(&cli_pass(dir.path(), &pages, &["-c", "tessedit_do_invert=0"]));
+        let no_invert = per_min(&cli_pass(dir.path(), &pages, NO_INVERT));
         let p = pipeline(&pages, EngineKind::Tesseract, 1, Preprocess::Full, 1).wall;
         rounds.push(c / p);
         let p_pm = n as f64 * 60.0 / p;
