@@ -3,7 +3,8 @@
 //!
 //! (a) the pipeline (decode, deskew, binarise, classify, read values twice,
 //!     validate, encode the normalised image and thumbnail) with 1 and 2 OCR
-//!     threads, one engine each, for tesseract and for PP-OCR;
+//!     threads, one engine each, for tesseract, for tesseract with PP-OCR
+//!     reading what it leaves in doubt, and for PP-OCR;
 //! (b) the `tesseract` command run once per page (`-l chi_sim --psm 4`), as
 //!     it comes and with `-c tessedit_do_invert=0` as the worker runs it;
 //! (c) the ceiling: whole-page recognition alone by a tesseract engine
@@ -25,7 +26,8 @@ use chrono::NaiveDate;
 use dangan_corpus::{DocTruth, Fonts, Level};
 use dangan_ingest::forms::{Templates, Thresholds};
 use dangan_ingest::ocr::{
-    Charset, EngineKind, OcrEngine, OcrError, PpOcrConfig, Reading, Rect, TesseractEngine, Word, make_engine,
+    Charset, EngineChoice, EngineKind, OcrEngine, OcrError, PpOcrConfig, Readers, Reading, Rect, TesseractEngine, Word,
+    make_engine,
 };
 use dangan_ingest::pipeline::{Preprocess, read_page};
 use image::GrayImage;
@@ -119,6 +121,9 @@ impl OcrEngine for Timed {
     fn layout_in(&mut self, rect: Rect) -> Result<Vec<Word>, OcrError> {
         self.time(|e| e.layout_in(rect))
     }
+    fn read_region(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
+        self.time(|e| e.read_region(rect, charset))
+    }
 }
 
 struct Run {
@@ -135,18 +140,20 @@ struct Run {
 /// times, as a stream (only the first pass's readings are kept): a worker
 /// reads a stream, and one pass of a small corpus ends with one thread
 /// alone on the last page.
-fn pipeline(pages: &[Page], kind: EngineKind, threads: usize, pre: Preprocess, passes: usize) -> Run {
+fn pipeline(pages: &[Page], choice: EngineChoice, threads: usize, pre: Preprocess, passes: usize) -> Run {
     let templates = Templates::builtin();
     let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     let next = AtomicUsize::new(0);
     // Engines are made before the clock starts, as the worker makes them at start-up.
-    let engines: Vec<Timed> = (0..threads).map(|_| Timed { inner: make(kind), secs: 0.0 }).collect();
+    let timed = |kind| Timed { inner: make(kind), secs: 0.0 };
+    let engines: Vec<(Timed, Option<Timed>)> =
+        (0..threads).map(|_| (timed(choice.main), choice.second.map(timed))).collect();
     let start = Instant::now();
     let mut ocr = 0.0;
     let mut results: Vec<(usize, dangan_ingest::pipeline::PageRead, f64)> = std::thread::scope(|s| {
         let handles: Vec<_> = engines
             .into_iter()
-            .map(|mut e| {
+            .map(|(mut e, mut second)| {
                 let (next, templates) = (&next, &templates);
                 s.spawn(move || {
                     let thresholds = Thresholds::for_engine(&e);
@@ -158,7 +165,17 @@ fn pipeline(pages: &[Page], kind: EngineKind, threads: usize, pre: Preprocess, p
                         }
                         let p = &pages[i % pages.len()];
                         let cpu = thread_cpu();
-                        let r = read_page(&mut e, &p.grey, &p.seals, templates, &thresholds, today, pre).unwrap();
+                        let second = second.as_mut().map(|s| s as &mut dyn OcrEngine);
+                        let r = read_page(
+                            Readers { main: &mut e, second },
+                            &p.grey,
+                            &p.seals,
+                            templates,
+                            &thresholds,
+                            today,
+                            pre,
+                        )
+                        .unwrap();
                         let mut png = std::io::Cursor::new(Vec::new());
                         r.normalised.write_to(&mut png, image::ImageFormat::Png).unwrap();
                         std::hint::black_box(dangan_ingest::image::thumbnail_png(&r.normalised, 320));
@@ -166,7 +183,7 @@ fn pipeline(pages: &[Page], kind: EngineKind, threads: usize, pre: Preprocess, p
                             mine.push((i, r, thread_cpu() - cpu));
                         }
                     }
-                    (mine, e.secs)
+                    (mine, e.secs + second.map_or(0.0, |s| s.secs))
                 })
             })
             .collect();
@@ -268,6 +285,25 @@ fn ceiling_pass(pages: &[Page]) -> Vec<f64> {
         .collect()
 }
 
+const TESSERACT: EngineChoice = EngineChoice { main: EngineKind::Tesseract, second: None };
+/// Tesseract, with PP-OCR reading what it leaves in doubt.
+const CASCADE: EngineChoice = EngineChoice { main: EngineKind::Tesseract, second: Some(EngineKind::PpOcr) };
+
+/// One pipeline's ratios in the side-by-side rounds.
+struct Side {
+    choice: EngineChoice,
+    vs_ceiling: Vec<f64>,
+    vs_cli: Vec<f64>,
+    vs_cli_ni: Vec<f64>,
+    scaling: Vec<f64>,
+}
+
+impl Side {
+    fn new(choice: EngineChoice) -> Self {
+        Self { choice, vs_ceiling: Vec::new(), vs_cli: Vec::new(), vs_cli_ni: Vec::new(), scaling: Vec::new() }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
@@ -295,8 +331,16 @@ fn main() {
         let mut e = make(kind);
         let th = Thresholds::for_engine(e.as_ref());
         let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
-        read_page(e.as_mut(), &pages[0].grey, &pages[0].seals, &Templates::builtin(), &th, today, Preprocess::Full)
-            .unwrap();
+        read_page(
+            Readers::one(e.as_mut()),
+            &pages[0].grey,
+            &pages[0].seals,
+            &Templates::builtin(),
+            &th,
+            today,
+            Preprocess::Full,
+        )
+        .unwrap();
         engine_mib.push((e.name(), status_mib("VmRSS:") - before));
     }
 
@@ -313,12 +357,12 @@ fn main() {
 
     // (a) the pipeline per engine, 1 and 2 threads; and without preprocessing.
     let mut runs = Vec::new();
-    for kind in [EngineKind::Tesseract, EngineKind::PpOcr] {
-        eprintln!("pipeline {kind:?}...");
-        let one = pipeline(&pages, kind, 1, Preprocess::Full, 1);
-        let two = pipeline(&pages, kind, 2, Preprocess::Full, 1);
-        let raw = pipeline(&pages, kind, 1, Preprocess::None, 1);
-        runs.push((kind, one, two, raw));
+    for choice in [TESSERACT, CASCADE, EngineChoice::one(EngineKind::PpOcr)] {
+        eprintln!("pipeline {choice}...");
+        let one = pipeline(&pages, choice, 1, Preprocess::Full, 1);
+        let two = pipeline(&pages, choice, 2, Preprocess::Full, 1);
+        let raw = pipeline(&pages, choice, 1, Preprocess::None, 1);
+        runs.push((choice, one, two, raw));
     }
 
     let mut md = String::new();
@@ -349,11 +393,11 @@ fn main() {
         cli_ni_pm / c_pm,
         cli_ni_pm / cli_pm
     ));
-    for (kind, one, two, _) in &runs {
+    for (choice, one, two, _) in &runs {
         let (p1, p2) = (n as f64 * 60.0 / one.wall, n as f64 * 60.0 / two.wall);
         for (threads, pm) in [(1, p1), (2, p2)] {
             md.push_str(&format!(
-                "| (a) pipeline, {kind:?}, {threads} thread{} | {pm:.1} | {:.2} | {:.2} | {:.2} |\n",
+                "| (a) pipeline, {choice}, {threads} thread{} | {pm:.1} | {:.2} | {:.2} | {:.2} |\n",
                 if threads == 1 { "" } else { "s" },
                 60.0 / pm,
                 pm / c_pm,
@@ -362,9 +406,9 @@ fn main() {
         }
     }
     md.push('\n');
-    for (kind, one, two, _) in &runs {
+    for (choice, one, two, _) in &runs {
         md.push_str(&format!(
-            "{kind:?}: 2 threads / 1 thread {:.2}x; on 1 thread {:.0}% of the pipeline's time is inside the engine's calls. ",
+            "{choice}: 2 threads / 1 thread {:.2}x; on 1 thread {:.0}% of the pipeline's time is inside the engine's calls. ",
             one.wall / two.wall,
             100.0 * one.ocr / one.wall
         ));
@@ -373,52 +417,56 @@ fn main() {
     // and the pipeline's: rounds of the two, one right after the other,
     // give ratios that share the machine's state; their median is quoted.
     // The CLI loops run on the single-page files only: rates per page.
-    let (mut rounds, mut vs_cli, mut vs_cli_ni) = (Vec::new(), Vec::new(), Vec::new());
+    let mut sides: Vec<Side> = [TESSERACT, CASCADE].into_iter().map(Side::new).collect();
     for round in 1..=3 {
         eprintln!("side by side, round {round} of 3...");
         let c: f64 = ceiling_pass(&pages).iter().sum();
         let plain = per_min(&cli_pass(dir.path(), &pages, &[]));
         let no_invert = per_min(&cli_pass(dir.path(), &pages, NO_INVERT));
-        let p = pipeline(&pages, EngineKind::Tesseract, 1, Preprocess::Full, 1).wall;
-        rounds.push(c / p);
-        let p_pm = n as f64 * 60.0 / p;
-        vs_cli.push(p_pm / plain);
-        vs_cli_ni.push(p_pm / no_invert);
+        for side in &mut sides {
+            let p = pipeline(&pages, side.choice, 1, Preprocess::Full, 1).wall;
+            side.vs_ceiling.push(c / p);
+            let p_pm = n as f64 * 60.0 / p;
+            side.vs_cli.push(p_pm / plain);
+            side.vs_cli_ni.push(p_pm / no_invert);
+        }
     }
-    let listed = |v: &[f64], unit: &str| v.iter().map(|r| format!("{r:.2}{unit}")).collect::<Vec<_>>().join(", ");
-    md.push_str(&format!(
-        "\n\nSide by side (three rounds, each the ceiling's pass over all pages, the two CLI loops, then the \
-         tesseract pipeline on 1 thread): the pipeline's pages/min over the ceiling's {}, median **{:.2}**; over \
-         the CLI loop's {}, median **{:.2}x**; over the CLI loop's with inversion off {}, median **{:.2}x**.",
-        listed(&rounds, ""),
-        median(rounds.clone()),
-        listed(&vs_cli, "x"),
-        median(vs_cli.clone()),
-        listed(&vs_cli_ni, "x"),
-        median(vs_cli_ni.clone())
-    ));
     // Two threads against one as a stream (the pages fed twice), in rounds
     // of the two one right after the other, for the same reason.
-    let mut scaling = Vec::new();
     for round in 1..=3 {
         eprintln!("two threads against one, round {round} of 3...");
-        let one = pipeline(&pages, EngineKind::Tesseract, 1, Preprocess::Full, 2).wall;
-        let two = pipeline(&pages, EngineKind::Tesseract, 2, Preprocess::Full, 2).wall;
-        scaling.push(one / two);
+        for side in &mut sides {
+            let one = pipeline(&pages, side.choice, 1, Preprocess::Full, 2).wall;
+            let two = pipeline(&pages, side.choice, 2, Preprocess::Full, 2).wall;
+            side.scaling.push(one / two);
+        }
     }
-    md.push_str(&format!(
-        "\n\nTwo threads against one, tesseract, as a stream (three rounds, each the pages fed twice to 1 thread \
-         then to 2): {}; median **{:.2}x**.",
-        listed(&scaling, "x"),
-        median(scaling.clone())
-    ));
+    let listed = |v: &[f64], unit: &str| v.iter().map(|r| format!("{r:.2}{unit}")).collect::<Vec<_>>().join(", ");
+    for side in &sides {
+        md.push_str(&format!(
+            "\n\nSide by side, `{}` (three rounds, each the ceiling's pass over all pages, the two CLI loops, then \
+             each pipeline on 1 thread): the pipeline's pages/min over the ceiling's {}, median **{:.2}**; over \
+             the CLI loop's {}, median **{:.2}x**; over the CLI loop's with inversion off {}, median **{:.2}x**. \
+             Two threads against one as a stream (three rounds, each the pages fed twice to 1 thread then to 2): \
+             {}; median **{:.2}x**.",
+            side.choice,
+            listed(&side.vs_ceiling, ""),
+            median(side.vs_ceiling.clone()),
+            listed(&side.vs_cli, "x"),
+            median(side.vs_cli.clone()),
+            listed(&side.vs_cli_ni, "x"),
+            median(side.vs_cli_ni.clone()),
+            listed(&side.scaling, "x"),
+            median(side.scaling.clone()),
+        ));
+    }
     md.push_str("\n\n| engine | level | preprocessing | pages | form type | fields right | accepted (straight-through) | accepted right | CPU s/page (median) |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n");
-    for (kind, one, _, raw) in &runs {
+    for (choice, one, _, raw) in &runs {
         for (label, run) in [("yes", one), ("no", raw)] {
             for (level, a) in accuracy(&pages, &run.reads) {
                 let pct = |x: usize, y: usize| 100.0 * x as f64 / y.max(1) as f64;
                 md.push_str(&format!(
-                    "| {kind:?} | {} | {label} | {} | {:.0}% | {:.0}% | {:.0}% | {:.1}% | {:.2} |\n",
+                    "| {choice} | {} | {label} | {} | {:.0}% | {:.0}% | {:.0}% | {:.1}% | {:.2} |\n",
                     level.as_str(),
                     a.pages,
                     pct(a.form, a.pages),

@@ -1,25 +1,32 @@
 //! Where a page's time goes with tesseract (release build):
-//! `OMP_THREAD_LIMIT=1 cargo run --release -p dangan-ingest --example stages -- [DOCS] [--no-digit-model] [--pages]`
-//! (`--pages`: each page's calls and their milliseconds).
+//! `OMP_THREAD_LIMIT=1 cargo run --release -p dangan-ingest --example stages -- [DOCS] [--no-digit-model] [--pages] [--second]`
+//! (`--pages`: each page's calls and their milliseconds; `--second`: with
+//! PP-OCR reading what tesseract leaves in doubt, its calls marked `ppocr`,
+//! models from `.dangan/ocr` or DANGAN_OCR_DIR).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use dangan_corpus::{Fonts, Level};
 use dangan_ingest::forms::{Templates, Thresholds};
-use dangan_ingest::ocr::{Charset, OcrEngine, OcrError, Reading, Rect, TesseractConfig, TesseractEngine, Word};
+use dangan_ingest::ocr::{
+    Charset, OcrEngine, OcrError, PpOcrConfig, PpOcrEngine, Readers, Reading, Rect, TesseractConfig, TesseractEngine,
+    Word,
+};
 use dangan_ingest::pipeline::{Preprocess, read_page};
 
 struct Timed<'a> {
-    inner: &'a mut TesseractEngine,
+    inner: &'a mut dyn OcrEngine,
     t: &'a mut BTreeMap<String, Vec<f64>>,
+    /// Before the calls' names: which engine made them.
+    prefix: &'static str,
 }
 
 impl Timed<'_> {
-    fn time<T>(&mut self, k: &str, f: impl FnOnce(&mut TesseractEngine) -> T) -> T {
+    fn time<T>(&mut self, k: &str, f: impl FnOnce(&mut dyn OcrEngine) -> T) -> T {
         let s = Instant::now();
-        let r = f(self.inner);
-        self.t.entry(k.into()).or_default().push(s.elapsed().as_secs_f64() * 1000.0);
+        let r = f(&mut *self.inner);
+        self.t.entry(format!("{}{k}", self.prefix)).or_default().push(s.elapsed().as_secs_f64() * 1000.0);
         r
     }
 }
@@ -54,6 +61,9 @@ impl OcrEngine for Timed<'_> {
         let k = if c.digits_only() { "read_line digits" } else { "read_line other" };
         self.time(k, |e| e.read_line(rect, c))
     }
+    fn read_region(&mut self, rect: Rect, c: Charset) -> Result<Reading, OcrError> {
+        self.time("read_region", |e| e.read_region(rect, c))
+    }
 }
 
 fn main() {
@@ -67,6 +77,10 @@ fn main() {
     }
     let verbose = std::env::args().any(|a| a == "--pages");
     let mut engine = TesseractEngine::new(config).unwrap();
+    let mut second = std::env::args().any(|a| a == "--second").then(|| {
+        let dir = std::env::var("DANGAN_OCR_DIR").unwrap_or_else(|_| ".dangan/ocr".into());
+        PpOcrEngine::new(&PpOcrConfig { dir: dir.into(), ..Default::default() }).unwrap()
+    });
     let (templates, th) = (Templates::builtin(), Thresholds::default());
     let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     let mut per_level: BTreeMap<String, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
@@ -86,9 +100,13 @@ fn main() {
             t.entry("ceiling".into()).or_default().push(s.elapsed().as_secs_f64() * 1000.0);
             let s = Instant::now();
             let mut calls = BTreeMap::new();
-            let mut timed = Timed { inner: &mut engine, t: &mut calls };
-            let r = read_page(&mut timed, &scan.grey, &scan.seals, &templates, &th, today, Preprocess::Full).unwrap();
+            let mut second_calls = BTreeMap::new();
+            let mut timed = Timed { inner: &mut engine, t: &mut calls, prefix: "" };
+            let mut timed_second = second.as_mut().map(|e| Timed { inner: e, t: &mut second_calls, prefix: "ppocr " });
+            let readers = Readers { main: &mut timed, second: timed_second.as_mut().map(|e| e as &mut dyn OcrEngine) };
+            let r = read_page(readers, &scan.grey, &scan.seals, &templates, &th, today, Preprocess::Full).unwrap();
             let ms = s.elapsed().as_secs_f64() * 1000.0;
+            calls.extend(second_calls);
             if verbose {
                 let ceiling = t["ceiling"].last().copied().unwrap_or(0.0);
                 let listed: Vec<String> =

@@ -6,7 +6,7 @@ use image::GrayImage;
 
 use crate::forms::{self, Extraction, PageImages, Templates, Thresholds};
 use crate::image as img;
-use crate::ocr::{OcrEngine, OcrError};
+use crate::ocr::{OcrError, Readers};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preprocess {
@@ -26,10 +26,12 @@ pub struct PageRead {
     pub extraction: Extraction,
 }
 
+/// `readers`: the engine that reads the page and, where the site has one, a
+/// second engine for what it leaves in doubt (see [`forms::analyse`]).
 /// `seals`: where the decoded page had seal ink (see [`img::Seals`]); values
 /// under it go to review.
 pub fn read_page(
-    engine: &mut dyn OcrEngine,
+    readers: Readers<'_>,
     page: &GrayImage,
     seals: &img::Seals,
     templates: &Templates,
@@ -54,21 +56,23 @@ pub fn read_page(
             let mut binary = prepared.binary;
             let rulings = img::remove_rulings(&mut binary);
             let (primary, secondary) =
-                if engine.prefers_grey() { (&prepared.grey, &binary) } else { (&binary, &prepared.grey) };
+                if readers.main.prefers_grey() { (&prepared.grey, &binary) } else { (&binary, &prepared.grey) };
             let seals = seals.turned(-prepared.skew_degrees);
             let images = PageImages {
                 primary,
+                grey: &prepared.grey,
                 secondary: Some(secondary),
                 binary: Some(&binary),
                 rulings: &rulings,
                 seals: &seals,
             };
-            forms::analyse(engine, &images, templates, thresholds, today)?
+            forms::analyse(readers, &images, templates, thresholds, today)?
         }
         Preprocess::None => {
             let rulings = img::Rulings::default();
-            let images = PageImages { primary: page, secondary: None, binary: None, rulings: &rulings, seals };
-            forms::analyse(engine, &images, templates, thresholds, today)?
+            let images =
+                PageImages { primary: page, grey: page, secondary: None, binary: None, rulings: &rulings, seals };
+            forms::analyse(readers, &images, templates, thresholds, today)?
         }
     };
     Ok(PageRead { skew_degrees: prepared.skew_degrees, blank: false, normalised: prepared.grey, extraction })

@@ -26,15 +26,15 @@ use crate::forms::{Templates, Thresholds};
 use crate::image::{self as img, Limits};
 use std::collections::HashMap;
 
-use crate::ocr::{EngineKind, OcrEngine, OcrError, PpOcrConfig, TesseractConfig, make_engine};
+use crate::ocr::{EngineChoice, EngineKind, OcrEngine, OcrError, PpOcrConfig, Readers, TesseractConfig, make_engine};
 use crate::pipeline::{self, Preprocess};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub threads: usize,
-    /// The engine for pages of sites not in `site_engines`.
-    pub engine: EngineKind,
-    pub site_engines: HashMap<String, EngineKind>,
+    /// The engines for pages of sites not in `site_engines`.
+    pub engine: EngineChoice,
+    pub site_engines: HashMap<String, EngineChoice>,
     pub tesseract: TesseractConfig,
     pub ppocr: PpOcrConfig,
     pub limits: Limits,
@@ -85,17 +85,17 @@ impl WorkerConfig {
         })
     }
 
-    /// The engine that reads a site's pages.
-    pub fn engine_for(&self, site: &str) -> EngineKind {
+    /// The engines that read a site's pages.
+    pub fn engine_for(&self, site: &str) -> EngineChoice {
         self.site_engines.get(site).copied().unwrap_or(self.engine)
     }
 
     /// Makes one engine of every kind the configuration uses.
     fn make_engines(&self) -> Result<Engines, OcrError> {
-        let mut kinds = vec![self.engine];
-        for k in self.site_engines.values() {
-            if !kinds.contains(k) {
-                kinds.push(*k);
+        let mut kinds = Vec::new();
+        for k in std::iter::once(&self.engine).chain(self.site_engines.values()).flat_map(|c| c.kinds()) {
+            if !kinds.contains(&k) {
+                kinds.push(k);
             }
         }
         let engines = kinds
@@ -110,9 +110,19 @@ impl WorkerConfig {
 struct Engines(Vec<(EngineKind, Box<dyn OcrEngine>)>);
 
 impl Engines {
-    fn get(&mut self, kind: EngineKind) -> &mut dyn OcrEngine {
-        let i = self.0.iter().position(|(k, _)| *k == kind).unwrap_or(0);
-        self.0[i].1.as_mut()
+    /// The engines of a choice (every kind in use was made at start).
+    fn get(&mut self, choice: EngineChoice) -> Readers<'_> {
+        let mut main = None;
+        let mut second = None;
+        for (k, e) in &mut self.0 {
+            let e: &mut dyn OcrEngine = e.as_mut();
+            if *k == choice.main {
+                main = Some(e);
+            } else if Some(*k) == choice.second {
+                second = Some(e);
+            }
+        }
+        Readers { main: main.expect("an engine of every kind in use"), second }
     }
 }
 
@@ -128,7 +138,7 @@ enum JobError {
 struct OcrTask {
     bytes: Vec<u8>,
     page: u32,
-    engine: EngineKind,
+    engine: EngineChoice,
     reply: oneshot::Sender<Result<PageOutput, String>>,
 }
 
@@ -202,7 +212,7 @@ impl OcrPool {
         Ok(())
     }
 
-    async fn read(&self, bytes: Vec<u8>, page: u32, engine: EngineKind) -> Result<PageOutput, JobError> {
+    async fn read(&self, bytes: Vec<u8>, page: u32, engine: EngineChoice) -> Result<PageOutput, JobError> {
         let (reply, rx) = oneshot::channel();
         let tx = self.tx.clone().ok_or_else(|| JobError::Transient("the OCR pool is stopping".into()))?;
         tokio::task::spawn_blocking(move || tx.send(OcrTask { bytes, page, engine, reply }))
@@ -235,13 +245,13 @@ const ENGINE_PANICKED: &str = "the OCR engine failed on this page";
 /// [`read`], with a panic inside an engine or the image code turned into the
 /// page's failure: a page must never take an OCR thread down with it.
 fn read_guarded(
-    engine: &mut dyn OcrEngine,
+    readers: Readers<'_>,
     templates: &Templates,
     limits: &Limits,
     bytes: &[u8],
     page: u32,
 ) -> Result<PageOutput, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(engine, templates, limits, bytes, page)))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(readers, templates, limits, bytes, page)))
         .unwrap_or_else(|panic| {
             let why = panic
                 .downcast_ref::<String>()
@@ -254,7 +264,7 @@ fn read_guarded(
 
 /// One page, on an OCR thread.
 fn read(
-    engine: &mut dyn OcrEngine,
+    readers: Readers<'_>,
     templates: &Templates,
     limits: &Limits,
     bytes: &[u8],
@@ -281,8 +291,12 @@ fn read(
         });
     }
     let today = dangan_archive::domain::service::today();
-    let thresholds = Thresholds::for_engine(engine);
-    let read = pipeline::read_page(engine, grey, &scan.seals, templates, &thresholds, today, Preprocess::Full)
+    let thresholds = Thresholds::for_engine(readers.main);
+    let engine = match &readers.second {
+        Some(s) => format!("{}+{}", readers.main.name(), s.name()),
+        None => readers.main.name().to_string(),
+    };
+    let read = pipeline::read_page(readers, grey, &scan.seals, templates, &thresholds, today, Preprocess::Full)
         .map_err(|e| e.to_string())?;
     let mut normalised_png = std::io::Cursor::new(Vec::new());
     read.normalised
@@ -313,7 +327,7 @@ fn read(
             .collect(),
         text: e.text,
         skew_degrees: read.skew_degrees,
-        engine: engine.name().into(),
+        engine,
         ocr_seconds: started.elapsed().as_secs_f64(),
         ..Default::default()
     };
@@ -532,7 +546,7 @@ mod tests {
     fn config(timeout: Duration) -> WorkerConfig {
         WorkerConfig {
             threads: 1,
-            engine: EngineKind::Tesseract,
+            engine: EngineChoice::one(EngineKind::Tesseract),
             site_engines: HashMap::new(),
             tesseract: TesseractConfig::default(),
             ppocr: PpOcrConfig::default(),
@@ -550,9 +564,17 @@ mod tests {
         let mut c = dangan_archive::config::Config::default();
         c.ingest.ocr.engine = "tesseract".into();
         c.ingest.ocr.sites.insert("HKG".into(), "ppocr".into());
+        c.ingest.ocr.sites.insert("CTU".into(), "tesseract+ppocr".into());
         let w = WorkerConfig::from_config(&c, Some(1), String::new()).unwrap();
-        assert_eq!(w.engine_for("HKG"), EngineKind::PpOcr);
-        assert_eq!(w.engine_for("AVIC"), EngineKind::Tesseract);
+        assert_eq!(w.engine_for("HKG"), EngineChoice::one(EngineKind::PpOcr));
+        assert_eq!(w.engine_for("AVIC"), EngineChoice::one(EngineKind::Tesseract));
+        let both = w.engine_for("CTU");
+        assert_eq!(both, EngineChoice { main: EngineKind::Tesseract, second: Some(EngineKind::PpOcr) });
+        assert_eq!(both.to_string(), "tesseract+ppocr");
+        c.ingest.ocr.sites.insert("CTU".into(), "ppocr+ppocr".into());
+        let e = WorkerConfig::from_config(&c, Some(1), String::new()).unwrap_err();
+        assert!(e.to_string().contains("ingest.ocr.sites.CTU") && e.to_string().contains("another one"), "{e}");
+        c.ingest.ocr.sites.remove("CTU");
         c.ingest.ocr.sites.insert("SZX".into(), "easyocr".into());
         let e = WorkerConfig::from_config(&c, Some(1), String::new()).unwrap_err();
         assert!(e.to_string().contains("ingest.ocr.sites.SZX") && e.to_string().contains("easyocr"), "{e}");
@@ -562,7 +584,7 @@ mod tests {
     fn a_missing_model_stops_the_pool_at_start() {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = config(Duration::from_secs(5));
-        cfg.engine = EngineKind::PpOcr;
+        cfg.engine = EngineChoice::one(EngineKind::PpOcr);
         cfg.ppocr.dir = dir.path().into();
         let Err(e) = OcrPool::start(&cfg, Arc::new(Templates::builtin())) else { panic!("a pool without models") };
         assert!(e.to_string().contains("libonnxruntime"), "{e}");
@@ -588,7 +610,9 @@ mod tests {
 
     #[test]
     fn an_engine_failing_on_a_page_fails_that_page_only() {
-        let e = read_guarded(&mut Panicking, &Templates::builtin(), &Limits::default(), &page_png(), 0).err().unwrap();
+        let e = read_guarded(Readers::one(&mut Panicking), &Templates::builtin(), &Limits::default(), &page_png(), 0)
+            .err()
+            .unwrap();
         assert!(e.starts_with(ENGINE_PANICKED) && e.contains("impossible shape"), "{e}");
     }
 
@@ -607,7 +631,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_over_the_time_limit_fails_and_its_thread_is_replaced() {
         let pool = OcrPool::start(&config(Duration::from_millis(1)), Arc::new(Templates::builtin())).unwrap();
-        match pool.read(page_png(), 0, EngineKind::Tesseract).await {
+        match pool.read(page_png(), 0, EngineChoice::one(EngineKind::Tesseract)).await {
             Err(JobError::Page(why)) => assert!(why.contains("took longer than"), "{why}"),
             other => panic!("expected a time-limit failure, got {:?}", other.err()),
         }
@@ -618,7 +642,7 @@ mod tests {
     #[tokio::test]
     async fn an_unreadable_page_is_a_page_failure_not_a_retry() {
         let pool = OcrPool::start(&config(Duration::from_secs(60)), Arc::new(Templates::builtin())).unwrap();
-        match pool.read(b"not an image".to_vec(), 0, EngineKind::Tesseract).await {
+        match pool.read(b"not an image".to_vec(), 0, EngineChoice::one(EngineKind::Tesseract)).await {
             Err(JobError::Page(why)) => assert!(why.contains("not a PNG, JPEG or TIFF"), "{why}"),
             other => panic!("expected a page failure, got {:?}", other.err()),
         }

@@ -1,10 +1,11 @@
-//! The PP-OCR engine's start-up checks, with the real runtime library from
+//! The PP-OCR engine's start-up checks and region reads, with the real runtime library from
 //! `deploy/scripts/ocr-models.sh` (`.dangan/ocr` or DANGAN_OCR_DIR).
 
 use std::path::PathBuf;
 
+use dangan_corpus::{FormKind, Level};
 use dangan_ingest::ocr::ppocr::{DET_FILE, REC_FILE, RUNTIME_FILE};
-use dangan_ingest::ocr::{Charset, OcrEngine, PpOcrConfig, PpOcrEngine, Rect};
+use dangan_ingest::ocr::{Charset, OcrEngine, PpOcrConfig, PpOcrEngine, Rect, Word};
 
 fn models() -> PathBuf {
     std::env::var_os("DANGAN_OCR_DIR")
@@ -36,4 +37,46 @@ fn a_blank_region_reads_nothing_and_a_tiny_page_is_no_crash() {
     assert_eq!((r.text.as_str(), r.confidence), ("", 0.0));
     e.set_page(&image::GrayImage::from_pixel(3, 2, image::Luma([0]))).unwrap();
     assert!(e.layout().is_ok());
+}
+
+fn union(words: &[&Word]) -> Rect {
+    words.iter().map(|w| w.rect).reduce(|a, b| a.union(&b)).expect("some words")
+}
+
+/// A second engine reads a region of a page it has not read the layout of
+/// (a value tesseract left in doubt; a label's place): it finds the region's
+/// lines alone, and what it reads comes back where it is on the page.
+#[test]
+fn a_region_is_read_without_the_page_layout_and_comes_back_in_page_pixels() {
+    let fonts = dangan_corpus::Fonts::load_system().expect("CJK fonts (make test installs them)");
+    let page = dangan_corpus::page(&fonts, FormKind::OwnerRegistration, Level::Clean, 200, 7);
+    let grey = image::DynamicImage::ImageRgb8(page.image).into_luma8();
+    let config = PpOcrConfig { dir: models(), ..Default::default() };
+    let mut whole = PpOcrEngine::new(&config).unwrap();
+    whole.set_page(&grey).unwrap();
+    let words = whole.layout().unwrap();
+    let hit = words.iter().find(|w| w.text.contains('登')).expect("the form's title read on the whole page");
+    let line: Vec<&Word> = words.iter().filter(|w| w.line == hit.line).collect();
+    let t = union(&line);
+    let place = Rect { x: t.x - 40, y: t.y - 20, w: t.w + 80, h: t.h + 40 };
+
+    let mut fresh = PpOcrEngine::new(&config).unwrap();
+    fresh.set_page(&grey).unwrap();
+    // The title, in simplified or traditional characters.
+    let title = |t: &str| t.contains("登记") || t.contains("登記");
+    let read = fresh.read_region(place, Charset::Any).unwrap();
+    assert!(title(&read.text) && read.confidence > 0.5, "read {read:?} in {place:?}");
+    let inside = fresh.layout_in(place).unwrap();
+    let text: String = inside.iter().map(|w| w.text.as_str()).collect();
+    assert!(title(&text), "read {text:?} in {place:?}");
+    let r = union(&inside.iter().collect::<Vec<_>>());
+    assert!(r.x.abs_diff(t.x) <= 12 && r.right().abs_diff(t.right()) <= 12, "read at {r:?}, on the page at {t:?}");
+    assert!(r.center_y().abs_diff(t.center_y()) <= 12, "read at {r:?}, on the page at {t:?}");
+
+    let (w, h) = grey.dimensions();
+    let outside = Rect { x: w + 10, y: h / 2, w: 100, h: 40 };
+    let e = fresh.read_region(outside, Charset::Any).unwrap_err();
+    assert!(e.to_string().contains("outside the page"), "{e}");
+    // The engine reads on.
+    assert!(title(&fresh.read_region(place, Charset::Any).unwrap().text));
 }

@@ -21,6 +21,14 @@
 //! 4. The readings are normalised, validated and voted on; a value is
 //!    accepted only when it validates and either two readings agree or the
 //!    engine is very sure. Everything else goes to review with the reason.
+//!
+//! With a second engine (another model: PP-OCR beside tesseract), the
+//! labels the first engine's reads still miss have their places read by
+//! it, and the third reading of a value in doubt is its own: a reader whose
+//! mistakes are not the first's. Where it is valid but the readings together
+//! still leave the value in doubt, it reads the value once more, on its
+//! other rendering of the page, and its two readings decide under its own
+//! thresholds, unless the first engine's readings agree on another value.
 
 use chrono::NaiveDate;
 use image::GrayImage;
@@ -29,7 +37,7 @@ use super::layout::{self, Hit, Line};
 use super::values::{self, Checked, FieldType};
 use super::{FormTemplate, Templates};
 use crate::image::{Rulings, Seals, ink_extent};
-use crate::ocr::{OcrEngine, OcrError, Reading, Rect, Word};
+use crate::ocr::{OcrEngine, OcrError, Readers, Reading, Rect, Word};
 
 /// When a value is accepted without review.
 #[derive(Debug, Clone, Copy)]
@@ -125,6 +133,9 @@ pub struct Extraction {
 /// the ruling lines found on it and where seal ink lies on it.
 pub struct PageImages<'a> {
     pub primary: &'a GrayImage,
+    /// The grey page, where it is one of the two (what a second engine that
+    /// prefers grey reads).
+    pub grey: &'a GrayImage,
     pub secondary: Option<&'a GrayImage>,
     /// The binarised page with its ruling lines erased, where it is one of
     /// the two: a value is read only where its region holds ink on it (see
@@ -135,15 +146,22 @@ pub struct PageImages<'a> {
 }
 
 pub fn analyse(
-    engine: &mut dyn OcrEngine,
+    readers: Readers<'_>,
     images: &PageImages<'_>,
     templates: &Templates,
     th: &Thresholds,
     today: NaiveDate,
 ) -> Result<Extraction, OcrError> {
+    let Readers { main: engine, mut second } = readers;
     let page = images.primary;
     engine.set_page(page)?;
-    let (words, (text, form)) = read_layout(engine, templates, page, images.secondary)?;
+    let (grey, binary) = (images.grey, images.binary.unwrap_or(images.grey));
+    let rendering = |s: &dyn OcrEngine, first: bool| if s.prefers_grey() == first { grey } else { binary };
+    let second_page = second.as_deref_mut().map(|s| {
+        let r = rendering(s, true);
+        (s, r)
+    });
+    let (words, (text, form)) = read_layout(engine, templates, page, images.secondary, second_page)?;
     let Some((fi, hits)) = form else {
         return Ok(Extraction { form: "other".into(), fields: Vec::new(), text });
     };
@@ -193,12 +211,62 @@ pub fn analyse(
             engine.set_page(page)?;
         }
     }
-    for p in &mut pending {
+    // With a second engine the third reading is its own: a model whose
+    // mistakes are not the first's, reading the grey page or the binarised
+    // one as it prefers.
+    let mut second_read = Vec::new();
+    if let Some(s) = second.as_deref_mut().filter(|_| pending.iter().any(|p| p.result.is_none())) {
+        s.set_page(rendering(s, true))?;
+    }
+    for (i, p) in pending.iter_mut().enumerate() {
         if p.result.is_none() {
-            let read = engine.read_line(p.read_at, ty(p).charset())?;
+            let read = match second.as_deref_mut() {
+                Some(s) => {
+                    second_read.push(i);
+                    s.read_region(p.read_at, ty(p).charset())?
+                }
+                None => engine.read_line(p.read_at, ty(p).charset())?,
+            };
             p.reads.insert(0, read);
             let (r, settled) = decide(ty(p), &p.reads, th, today);
             (p.result, p.settled) = (Some(r), settled);
+        }
+    }
+    // A valid value of the second engine's that the readings together leave
+    // in doubt (it disagreed with the first engine's two, or was not sure
+    // enough) is read by it once more, on the other rendering: its two
+    // readings then decide as they would on a site it reads alone, under
+    // its own thresholds. Not where the first engine's readings agree with
+    // each other on another value (two readers apart disagree: for a person
+    // to settle), nor a value under seal ink, which goes to review whatever
+    // its readings, unless it is an ID number (see below).
+    // (Only where there is another rendering: read twice on one image, the
+    // engine would agree with itself.)
+    if let Some(s) = second.filter(|_| images.binary.is_some()) {
+        let again: Vec<usize> = second_read
+            .into_iter()
+            .filter(|&i| {
+                let p = &pending[i];
+                let doubtful = p.result.as_ref().is_some_and(|r| !r.accepted);
+                let seal_fails = p.under_seal && ty(p) != FieldType::IdNumber;
+                let own = values::check(ty(p), &p.reads[0].text, today);
+                let firsts: Vec<Checked> = p.reads[1..].iter().map(|r| values::check(ty(p), &r.text, today)).collect();
+                let first_agree_otherwise =
+                    firsts.iter().any(|c| c.is_valid() && *c != own && firsts.iter().filter(|d| *d == c).count() >= 2);
+                doubtful && !seal_fails && own.is_valid() && !first_agree_otherwise
+            })
+            .collect();
+        if !again.is_empty() {
+            s.set_page(rendering(s, false))?;
+            let own_th = Thresholds::for_engine(s);
+            for i in again {
+                let p = &mut pending[i];
+                let reads = [p.reads[0].clone(), s.read_region(p.read_at, ty(p).charset())?];
+                let (r, settled) = decide(ty(p), &reads, &own_th, today);
+                if r.accepted {
+                    (p.result, p.settled) = (Some(r), settled);
+                }
+            }
         }
     }
     for p in pending {
@@ -249,6 +317,7 @@ fn read_layout(
     templates: &Templates,
     page: &GrayImage,
     other: Option<&GrayImage>,
+    second: Option<(&mut (dyn OcrEngine + '_), &GrayImage)>,
 ) -> Result<(Vec<Word>, Found), OcrError> {
     let missing =
         |found: &Found| found.1.as_ref().map_or(usize::MAX, |(_, h)| h.iter().filter(|h| h.is_none()).count());
@@ -276,6 +345,19 @@ fn read_layout(
         }
         if moved {
             engine.set_page(page)?;
+        }
+        // A second engine reads the places of labels still missing, on the
+        // rendering it prefers, along whole rows.
+        if let Some((s, rendering)) = second
+            && let Some((fi, hits)) = found.1.as_ref().filter(|_| missing(&found) > 0)
+        {
+            s.set_page(rendering)?;
+            let rows = templates.forms[*fi].rows();
+            let reread = reread_missing_labels(s, &words, hits, &rows, true, page)?;
+            let found_again = find_form(&reread, templates);
+            if missing(&found_again) < missing(&found) {
+                (words, found) = (reread, found_again);
+            }
         }
         if missing(&found) <= 1 {
             return Ok((words, found));
@@ -705,6 +787,107 @@ mod tests {
         assert!(decide(FieldType::Decimal, &reads, &Thresholds::default(), today()).0.accepted);
         let (f, settled) = decide(FieldType::Decimal, &reads, &Thresholds::dependent_readings(), today());
         assert!(!f.accepted && !settled && f.review_reason.contains("none is sure"), "{f:?}");
+    }
+
+    /// An engine that reads a page's layout as given and its regions as
+    /// scripted, in order.
+    struct Scripted {
+        layout: Vec<Word>,
+        reads: std::collections::VecDeque<Reading>,
+        like_ppocr: bool,
+    }
+
+    impl Scripted {
+        fn new(layout: Vec<Word>, reads: &[Reading], like_ppocr: bool) -> Self {
+            Self { layout, reads: reads.iter().cloned().collect(), like_ppocr }
+        }
+        fn next(&mut self) -> Result<Reading, OcrError> {
+            Ok(self.reads.pop_front().unwrap_or(Reading { text: String::new(), confidence: 0.0 }))
+        }
+    }
+
+    impl OcrEngine for Scripted {
+        fn name(&self) -> &'static str {
+            "scripted"
+        }
+        fn prefers_grey(&self) -> bool {
+            self.like_ppocr
+        }
+        fn readings_independent(&self) -> bool {
+            !self.like_ppocr
+        }
+        fn set_page(&mut self, _: &GrayImage) -> Result<(), OcrError> {
+            Ok(())
+        }
+        fn layout(&mut self) -> Result<Vec<Word>, OcrError> {
+            Ok(self.layout.clone())
+        }
+        fn read_line(&mut self, _: Rect, _: crate::ocr::Charset) -> Result<Reading, OcrError> {
+            self.next()
+        }
+    }
+
+    /// A registration form's title, and its name label with the value as
+    /// the layout read gives it.
+    fn name_on_a_form(value: &str, confidence: f32) -> Vec<Word> {
+        let word = |text: &str, x: u32, y: u32, confidence: f32, line: u32| Word {
+            text: text.into(),
+            confidence,
+            rect: Rect { x, y, w: 40 * text.chars().count() as u32, h: 40 },
+            line: (1, 1, line),
+        };
+        vec![
+            word("业主登记表", 300, 100, 0.95, 1),
+            word("姓名", 100, 300, 0.95, 2),
+            word(value, 300, 300, confidence, 2),
+        ]
+    }
+
+    /// The owner's name as read by `main` (its layout read, then its region
+    /// reads) and, where given, a second engine's region reads.
+    fn owner_name(main: (&str, f32, &[Reading]), second: Option<&[Reading]>) -> (FieldResult, usize) {
+        let page = GrayImage::from_pixel(1200, 1600, image::Luma([255]));
+        let (rulings, seals) = (Rulings::default(), Seals::default());
+        let images = PageImages {
+            primary: &page,
+            grey: &page,
+            secondary: Some(&page),
+            binary: Some(&page),
+            rulings: &rulings,
+            seals: &seals,
+        };
+        let mut first = Scripted::new(name_on_a_form(main.0, main.1), main.2, false);
+        let mut other = second.map(|reads| Scripted::new(Vec::new(), reads, true));
+        let readers = Readers { main: &mut first, second: other.as_mut().map(|o| o as &mut dyn OcrEngine) };
+        let e = analyse(readers, &images, &Templates::builtin(), &Thresholds::default(), today()).unwrap();
+        assert_eq!(e.form, "owner_registration");
+        let name = e.fields.into_iter().find(|f| f.key == "owner_name").unwrap();
+        (name, other.map_or(0, |o| o.reads.len()))
+    }
+
+    #[test]
+    fn a_second_engine_settles_what_the_first_leaves_in_doubt_but_never_overrules_its_agreement() {
+        // Tesseract reads 张伟 three times, never sure: review.
+        let unsure = [r("张伟", 0.6), r("张伟", 0.6)];
+        let (f, _) = owner_name(("张伟", 0.6, &unsure), None);
+        assert!(!f.accepted && f.review_reason.contains("3 of 3 readings agree"), "{f:?}");
+        // A second engine agreeing, and sure, in place of the third reading.
+        let (f, left) = owner_name(("张伟", 0.6, &unsure[..1]), Some(&[r("张伟", 0.97), r("张伟", 0.99)]));
+        assert!(f.accepted && f.value == "张伟", "{f:?}");
+        assert_eq!(left, 1, "a value settled by the second engine's first reading is not read again");
+        // The second engine sure twice of another name than the two
+        // readings of the first: the readers disagree, a person settles it.
+        let (f, left) = owner_name(("张伟", 0.6, &unsure[..1]), Some(&[r("张纬", 0.97), r("张纬", 0.98)]));
+        assert!(!f.accepted, "{f:?}");
+        assert_eq!(left, 1, "not read again against the first engine's agreement");
+        // The first engine's readings differ: the second's two sure
+        // readings decide, as they would on a site it reads alone.
+        let (f, left) = owner_name(("张伟", 0.5, &[r("弓长", 0.4)]), Some(&[r("张纬", 0.97), r("张纬", 0.98)]));
+        assert!(f.accepted && f.value == "张纬", "{f:?}");
+        assert_eq!(left, 0);
+        // ... but not when they differ from each other.
+        let (f, _) = owner_name(("张伟", 0.5, &[r("弓长", 0.4)]), Some(&[r("张纬", 0.97), r("张伟", 0.98)]));
+        assert!(!f.accepted, "{f:?}");
     }
 
     #[test]

@@ -140,7 +140,8 @@ pub fn clean(s: &str) -> String {
 }
 
 /// Text values keep their own punctuation (full-width commas stay): only
-/// spaces between Chinese characters, a reader's artefact, go.
+/// spaces that are a reader's artefact (beside a Chinese character or a
+/// sign) go.
 fn clean_text(s: &str) -> String {
     let chars: Vec<char> = s.trim().chars().collect();
     let mut out = String::new();
@@ -148,8 +149,12 @@ fn clean_text(s: &str) -> String {
         if c.is_whitespace() {
             let prev = out.chars().last();
             let next = chars[i + 1..].iter().find(|c| !c.is_whitespace());
-            let joins_cjk = prev.is_some_and(|p| !p.is_ascii()) || next.is_some_and(|n| !n.is_ascii());
-            if joins_cjk || prev.is_some_and(char::is_whitespace) {
+            // A space is kept only between two Latin words or numbers:
+            // beside a Chinese character or a sign (HT-2021 - 061925) it is
+            // the reader's, not the print's.
+            let word = |c: &char| c.is_ascii_alphanumeric();
+            let between_words = prev.as_ref().is_some_and(word) && next.is_some_and(word);
+            if !between_words {
                 continue;
             }
         }
@@ -324,6 +329,8 @@ mod tests {
         assert!(!ok(FieldType::Name, "王").is_valid());
         assert_eq!(ok(FieldType::Text, "卫生间 渗水，待整改"), Checked::Valid("卫生间渗水，待整改".into()));
         assert_eq!(ok(FieldType::Text, "HT-2019-001234"), Checked::Valid("HT-2019-001234".into()));
+        assert_eq!(ok(FieldType::Text, "HT-2019 - 001234"), Checked::Valid("HT-2019-001234".into()));
+        assert_eq!(ok(FieldType::Text, "Room 12  B"), Checked::Valid("Room 12 B".into()));
     }
 
     #[test]

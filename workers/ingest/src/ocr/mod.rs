@@ -96,14 +96,67 @@ pub enum EngineKind {
     PpOcr,
 }
 
+impl EngineKind {
+    /// As written in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Tesseract => "tesseract",
+            Self::PpOcr => "ppocr",
+        }
+    }
+}
+
 impl std::str::FromStr for EngineKind {
     type Err = OcrError;
     fn from_str(s: &str) -> Result<Self, OcrError> {
         match s {
             "tesseract" => Ok(Self::Tesseract),
             "ppocr" => Ok(Self::PpOcr),
-            other => Err(OcrError::Init(format!("unknown OCR engine {other:?} (tesseract or ppocr)"))),
+            other => Err(OcrError::Init(format!(
+                "unknown OCR engine {other:?} (tesseract, ppocr, or tesseract+ppocr: the second reads what the first leaves in doubt)"
+            ))),
         }
+    }
+}
+
+/// How a site's pages are read: by one engine, or by one with a second
+/// (another model) reading what the first leaves in doubt, written
+/// `tesseract+ppocr` in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EngineChoice {
+    pub main: EngineKind,
+    pub second: Option<EngineKind>,
+}
+
+impl EngineChoice {
+    pub fn one(main: EngineKind) -> Self {
+        Self { main, second: None }
+    }
+    /// The engines the choice uses.
+    pub fn kinds(self) -> impl Iterator<Item = EngineKind> {
+        std::iter::once(self.main).chain(self.second)
+    }
+}
+
+impl std::fmt::Display for EngineChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.main.name())?;
+        match self.second {
+            Some(s) => write!(f, "+{}", s.name()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::str::FromStr for EngineChoice {
+    type Err = OcrError;
+    fn from_str(s: &str) -> Result<Self, OcrError> {
+        let Some((main, second)) = s.split_once('+') else { return Ok(Self::one(s.parse()?)) };
+        let (main, second): (EngineKind, EngineKind) = (main.parse()?, second.parse()?);
+        if main == second {
+            return Err(OcrError::Init(format!("{s:?}: the second engine must be another one than the first")));
+        }
+        Ok(Self { main, second: Some(second) })
     }
 }
 
@@ -125,6 +178,21 @@ pub enum OcrError {
     Init(String),
     #[error("OCR failed: {0}")]
     Failed(String),
+}
+
+/// The engines a page is read with: `main` reads the layout and every
+/// value; `second`, where the site has one, is an engine of another model
+/// asked only about the values `main` leaves in doubt (its mistakes are not
+/// `main`'s, so its agreement counts as an independent reading).
+pub struct Readers<'a> {
+    pub main: &'a mut dyn OcrEngine,
+    pub second: Option<&'a mut dyn OcrEngine>,
+}
+
+impl<'a> Readers<'a> {
+    pub fn one(main: &'a mut dyn OcrEngine) -> Self {
+        Self { main, second: None }
+    }
 }
 
 /// One engine instance: not shared between threads (tesseract is not
@@ -154,9 +222,10 @@ pub trait OcrEngine: Send {
         Ok(None)
     }
     /// Reads the words inside `rect` of the page (where a label the quick
-    /// layout read missed should be), with their boxes in page pixels. Only
-    /// engines with a quick layout read are asked; by default the full
-    /// layout read's words centred inside it.
+    /// layout read missed should be), with their boxes in page pixels. Asked
+    /// of engines with a quick layout read, and of a second engine (which
+    /// has read no layout of the page); by default the full layout read's
+    /// words centred inside it.
     fn layout_in(&mut self, rect: Rect) -> Result<Vec<Word>, OcrError> {
         let mut words = self.layout()?;
         words.retain(|w| rect.holds_centre_of(&w.rect));
@@ -169,6 +238,14 @@ pub trait OcrEngine: Send {
     /// (tesseract: a Latin model for digits). A value's later readings use
     /// `read_line`, so that two readings do not share one model's mistakes.
     fn read_line_fast(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
+        self.read_line(rect, charset)
+    }
+    /// Reads one line inside `rect` as [`read_line`](Self::read_line)
+    /// does, on a page this engine has not read the layout of: what a
+    /// second engine is asked for a value the first left in doubt. Engines
+    /// whose region reads need the page's layout find the lines of the
+    /// region alone.
+    fn read_region(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
         self.read_line(rect, charset)
     }
 }

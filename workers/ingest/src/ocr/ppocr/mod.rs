@@ -157,13 +157,27 @@ impl PpOcrEngine {
 
     /// Text line boxes on the current page, in page pixels.
     fn detect(&mut self) -> Result<Vec<Rect>, OcrError> {
+        let (w, h) = self.page()?.dimensions();
+        self.detect_in(Rect { x: 0, y: 0, w, h })
+    }
+
+    /// Text line boxes inside `area` of the current page, in page pixels.
+    /// The area is scaled as the whole page would be (the model then sees
+    /// characters of the size it sees in a layout read).
+    fn detect_in(&mut self, area: Rect) -> Result<Vec<Rect>, OcrError> {
         let page = self.page()?;
-        let (w, h) = page.dimensions();
-        let scale = (self.det_max_side as f32 / w.max(h) as f32).min(1.0);
+        let (pw, ph) = page.dimensions();
+        let area = area.clip(pw, ph).ok_or_else(|| failed(format!("{area:?} lies outside the page")))?;
+        let scale = (self.det_max_side as f32 / pw.max(ph) as f32).min(1.0);
         // The model wants sides that are multiples of 32.
         let side = |v: u32| (((v as f32 * scale) / 32.0).round() as u32).max(1) * 32;
-        let (dw, dh) = (side(w), side(h));
-        let small = imageops::resize(page, dw, dh, FilterType::Triangle);
+        let (dw, dh) = (side(area.w), side(area.h));
+        let small = if area.w == pw && area.h == ph {
+            imageops::resize(page, dw, dh, FilterType::Triangle)
+        } else {
+            let cut = imageops::crop_imm(page, area.x, area.y, area.w, area.h).to_image();
+            imageops::resize(&cut, dw, dh, FilterType::Triangle)
+        };
         let plane = (dw * dh) as usize;
         let mut input = vec![0f32; 3 * plane];
         for (i, p) in small.as_raw().iter().enumerate() {
@@ -178,7 +192,7 @@ impl PpOcrEngine {
         if shape.len() != 4 || shape[2] as u32 != dh || shape[3] as u32 != dw {
             return Err(failed(format!("detection output has shape {shape:?}, expected [1, 1, {dh}, {dw}]")));
         }
-        let (sx, sy) = (w as f32 / dw as f32, h as f32 / dh as f32);
+        let (sx, sy) = (area.w as f32 / dw as f32, area.h as f32 / dh as f32);
         Ok(boxes(prob, dw as usize, dh as usize, &self.params)
             .into_iter()
             .filter_map(|r| {
@@ -186,7 +200,8 @@ impl PpOcrEngine {
                 let y = (r.y as f32 * sy) as u32;
                 let rw = (r.w as f32 * sx).ceil() as u32;
                 let rh = (r.h as f32 * sy).ceil() as u32;
-                Rect { x, y, w: rw, h: rh }.clip(w, h)
+                let r = Rect { x, y, w: rw, h: rh }.clip(area.w, area.h)?;
+                Some(Rect { x: r.x + area.x, y: r.y + area.y, ..r })
             })
             .collect())
     }
@@ -351,14 +366,44 @@ impl OcrEngine for PpOcrEngine {
         Ok(words)
     }
 
+    fn layout_in(&mut self, rect: Rect) -> Result<Vec<Word>, OcrError> {
+        // Lines detected in the place alone: a whole-page detection would
+        // cost more than the place's reading.
+        let rects = self.detect_in(rect)?;
+        let reads = self.recognise(&rects, None)?;
+        Ok(reads.iter().zip(&rects).enumerate().flat_map(|(i, (l, r))| words_of(l, *r, i as u32)).collect())
+    }
+
     fn read_line(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
         if self.lines_of != self.page()?.dimensions() {
             // No layout of this page: detect its lines first.
             self.layout()?;
         }
-        // The parts of the detected lines that lie in the region.
-        let parts: Vec<Rect> = self
-            .lines
+        let lines = std::mem::take(&mut self.lines);
+        let read = self.read_parts(&lines, rect, charset);
+        self.lines = lines;
+        read
+    }
+
+    fn read_region(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
+        // The lines are detected around the region, with half its height
+        // of margin: the model finds a line's ends by what surrounds them.
+        let m = rect.h / 2;
+        let (w, h) = self.page()?.dimensions();
+        if rect.clip(w, h).is_none() {
+            return Err(failed(format!("{rect:?} lies outside the page")));
+        }
+        let around =
+            Rect { x: rect.x.saturating_sub(m), y: rect.y.saturating_sub(m), w: rect.w + 2 * m, h: rect.h + 2 * m };
+        let lines = self.detect_in(around.clip(w, h).unwrap_or(rect))?;
+        self.read_parts(&lines, rect, charset)
+    }
+}
+
+impl PpOcrEngine {
+    /// Reads the parts of `lines` that lie in `rect` as one line of text.
+    fn read_parts(&mut self, lines: &[Rect], rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
+        let parts: Vec<Rect> = lines
             .iter()
             .filter(|l| (rect.y..rect.bottom()).contains(&l.center_y()))
             .filter_map(|l| {
