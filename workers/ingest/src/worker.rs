@@ -640,6 +640,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_site_read_by_two_engines_has_its_pages_read_by_both() {
+        let mut cfg = config(Duration::from_secs(120));
+        cfg.ppocr.dir = std::env::var_os("DANGAN_OCR_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.dangan/ocr").into());
+        let both: EngineChoice = "tesseract+ppocr".parse().unwrap();
+        cfg.site_engines.insert("CTU".into(), both);
+        let pool = OcrPool::start(&cfg, Arc::new(Templates::builtin())).unwrap();
+        let fonts = dangan_corpus::Fonts::load_system().expect("CJK fonts (make test installs them)");
+        let page =
+            dangan_corpus::page(&fonts, dangan_corpus::FormKind::IdCardCopy, dangan_corpus::Level::Noisy, 200, 3);
+        let mut png = std::io::Cursor::new(Vec::new());
+        page.image.write_to(&mut png, ::image::ImageFormat::Png).unwrap();
+        let out = pool.read(png.into_inner(), 0, cfg.engine_for("CTU")).await.map_err(|e| format!("{e:?}")).unwrap();
+        assert_eq!(out.result.engine, "tesseract+ppocr");
+        assert_eq!(out.result.form, "id_card_copy");
+        assert!(out.result.fields.iter().any(|f| f.accepted), "{:?}", out.result.fields);
+        pool.stop();
+    }
+
+    #[tokio::test]
     async fn an_unreadable_page_is_a_page_failure_not_a_retry() {
         let pool = OcrPool::start(&config(Duration::from_secs(60)), Arc::new(Templates::builtin())).unwrap();
         match pool.read(b"not an image".to_vec(), 0, EngineChoice::one(EngineKind::Tesseract)).await {
