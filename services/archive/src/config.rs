@@ -75,7 +75,9 @@ pub struct IngestConfig {
 #[serde(default)]
 pub struct OcrConfig {
     /// `ppocr` (PP-OCR on ONNX Runtime: reads noisy and stamped scans far
-    /// better, see BENCHMARKS.md) or `tesseract` (lighter and faster).
+    /// better, see BENCHMARKS.md), `tesseract` (lighter and faster), or
+    /// `tesseract+ppocr` (tesseract, with PP-OCR reading what it leaves in
+    /// doubt).
     pub engine: String,
     /// Per site code, an engine other than `engine` for that site's pages.
     pub sites: std::collections::BTreeMap<String, String>,
