@@ -232,30 +232,14 @@ pub fn analyse(
             (p.result, p.settled) = (Some(r), settled);
         }
     }
-    // A valid value of the second engine's that the readings together leave
-    // in doubt (it disagreed with the first engine's two, or was not sure
-    // enough) is read by it once more, on the other rendering: its two
+    // A value the second engine's reading leaves in doubt is read by it once
+    // more, on its other rendering of the page (see `reads_again`): its two
     // readings then decide as they would on a site it reads alone, under
-    // its own thresholds. Not where the first engine's readings agree with
-    // each other on another value (two readers apart disagree: for a person
-    // to settle), nor a value under seal ink, which goes to review whatever
-    // its readings, unless it is an ID number (see below).
-    // (Only where there is another rendering: read twice on one image, the
-    // engine would agree with itself.)
+    // its own thresholds. Only where there is another rendering: read twice
+    // on one image, the engine would agree with itself.
     if let Some(s) = second.filter(|_| images.binary.is_some()) {
-        let again: Vec<usize> = second_read
-            .into_iter()
-            .filter(|&i| {
-                let p = &pending[i];
-                let doubtful = p.result.as_ref().is_some_and(|r| !r.accepted);
-                let seal_fails = p.under_seal && ty(p) != FieldType::IdNumber;
-                let own = values::check(ty(p), &p.reads[0].text, today);
-                let firsts: Vec<Checked> = p.reads[1..].iter().map(|r| values::check(ty(p), &r.text, today)).collect();
-                let first_agree_otherwise =
-                    firsts.iter().any(|c| c.is_valid() && *c != own && firsts.iter().filter(|d| *d == c).count() >= 2);
-                doubtful && !seal_fails && own.is_valid() && !first_agree_otherwise
-            })
-            .collect();
+        let again: Vec<usize> =
+            second_read.into_iter().filter(|&i| reads_again(&pending[i], ty(&pending[i]), today)).collect();
         if !again.is_empty() {
             s.set_page(rendering(s, false))?;
             let own_th = Thresholds::for_engine(s);
@@ -294,6 +278,23 @@ pub fn analyse(
     fields.sort_by_key(|r| form.fields.iter().position(|f| f.key == r.key));
     cross_check(&mut fields);
     Ok(Extraction { form: form.kind.clone(), fields, text })
+}
+
+/// Whether a value whose third reading (first in `reads`) was the second
+/// engine's is worth that engine's reading again: it is still in doubt and
+/// the second engine's reading is valid; not where the first engine's
+/// readings agree with each other on another value (two readers apart
+/// disagree: for a person to settle), nor under seal ink, where the value
+/// goes to review whatever its readings, unless it is an ID number (whose
+/// check character a lost stroke cannot pass).
+fn reads_again(p: &Pending, ty: FieldType, today: NaiveDate) -> bool {
+    let doubtful = p.result.as_ref().is_some_and(|r| !r.accepted);
+    let seal_decides = p.under_seal && ty != FieldType::IdNumber;
+    let own = values::check(ty, &p.reads[0].text, today);
+    let firsts: Vec<Checked> = p.reads[1..].iter().map(|r| values::check(ty, &r.text, today)).collect();
+    let firsts_agree_otherwise =
+        firsts.iter().any(|c| c.is_valid() && *c != own && firsts.iter().filter(|d| *d == c).count() >= 2);
+    doubtful && !seal_decides && own.is_valid() && !firsts_agree_otherwise
 }
 
 /// Why a value read where seal ink lies goes to review.
