@@ -206,6 +206,41 @@ impl PpOcrEngine {
             .collect())
     }
 
+    /// Reads the parts of `lines` that lie in `rect` as one line of text.
+    fn read_parts(&mut self, lines: &[Rect], rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
+        let parts: Vec<Rect> = lines
+            .iter()
+            .filter(|l| (rect.y..rect.bottom()).contains(&l.center_y()))
+            .filter_map(|l| {
+                let (x0, x1) = (l.x.max(rect.x), l.right().min(rect.right()));
+                (x1 > x0 + l.h * 2 / 5).then(|| Rect { x: x0, y: l.y, w: x1 - x0, h: l.h })
+            })
+            .collect();
+        if parts.is_empty() {
+            return Ok(Reading { text: String::new(), confidence: 0.0 });
+        }
+        let allowed = self.classes.allowed(charset);
+        let reads = self.recognise(&parts, allowed.as_deref())?;
+        let mut text = String::new();
+        let mut confidence = 1.0f32;
+        for l in &reads {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            for (d, _) in &l.chars {
+                text.push(d.c);
+                confidence = confidence.min(d.prob);
+            }
+            // A character lost under a seal leaves no doubtful character
+            // behind, only a gap: it must not look sure.
+            if gap_in(&l.chars) {
+                confidence = confidence.min(DROPPED_CHARACTER_CONFIDENCE);
+            }
+        }
+        let text = text.trim().to_string();
+        Ok(Reading { confidence: if text.is_empty() { 0.0 } else { confidence }, text })
+    }
+
     /// Reads each rectangle of the current page as one line of text.
     fn recognise(&mut self, rects: &[Rect], allowed: Option<&[bool]>) -> Result<Vec<LineRead>, OcrError> {
         let page = self.page.as_ref().ok_or_else(|| OcrError::Failed("no page set".into()))?;
@@ -397,43 +432,6 @@ impl OcrEngine for PpOcrEngine {
             Rect { x: rect.x.saturating_sub(m), y: rect.y.saturating_sub(m), w: rect.w + 2 * m, h: rect.h + 2 * m };
         let lines = self.detect_in(around.clip(w, h).unwrap_or(rect))?;
         self.read_parts(&lines, rect, charset)
-    }
-}
-
-impl PpOcrEngine {
-    /// Reads the parts of `lines` that lie in `rect` as one line of text.
-    fn read_parts(&mut self, lines: &[Rect], rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
-        let parts: Vec<Rect> = lines
-            .iter()
-            .filter(|l| (rect.y..rect.bottom()).contains(&l.center_y()))
-            .filter_map(|l| {
-                let (x0, x1) = (l.x.max(rect.x), l.right().min(rect.right()));
-                (x1 > x0 + l.h * 2 / 5).then(|| Rect { x: x0, y: l.y, w: x1 - x0, h: l.h })
-            })
-            .collect();
-        if parts.is_empty() {
-            return Ok(Reading { text: String::new(), confidence: 0.0 });
-        }
-        let allowed = self.classes.allowed(charset);
-        let reads = self.recognise(&parts, allowed.as_deref())?;
-        let mut text = String::new();
-        let mut confidence = 1.0f32;
-        for l in &reads {
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            for (d, _) in &l.chars {
-                text.push(d.c);
-                confidence = confidence.min(d.prob);
-            }
-            // A character lost under a seal leaves no doubtful character
-            // behind, only a gap: it must not look sure.
-            if gap_in(&l.chars) {
-                confidence = confidence.min(DROPPED_CHARACTER_CONFIDENCE);
-            }
-        }
-        let text = text.trim().to_string();
-        Ok(Reading { confidence: if text.is_empty() { 0.0 } else { confidence }, text })
     }
 }
 
