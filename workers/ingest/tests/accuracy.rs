@@ -178,12 +178,12 @@ fn ppocr_accuracy_on_generated_scans() {
     // The scan line's straight-through target, met by the default engine.
     let (clean, noisy) = (&by_level["clean"], &by_level["noisy"]);
     assert!(pct(clean.accepted, clean.fields) >= 95.0, "accepted on clean pages: {clean:?}");
-    assert!(pct(noisy.accepted, noisy.fields) >= 84.0, "accepted on noisy pages: {noisy:?}");
+    assert!(pct(noisy.accepted, noisy.fields) >= 87.0, "accepted on noisy pages: {noisy:?}");
 }
 
 /// Tesseract reads every page; PP-OCR reads again only the values tesseract
 /// leaves in doubt. Over five corpora (seeds 1, 2, 3, 5, 42) it accepted 86-98%
-/// of the noisy pages' values (92% overall), this one (seed 5) 86%: asserted
+/// of the noisy pages' values (93% overall), this one (seed 5) 89%: asserted
 /// is what it reaches here, the scan line's 90% on clean pages.
 #[test]
 fn tesseract_with_ppocr_accuracy_on_generated_scans() {
@@ -197,5 +197,5 @@ fn tesseract_with_ppocr_accuracy_on_generated_scans() {
     assert!(pct(all.form_right, all.pages) >= 98.0, "form type overall: {all:?}");
     let (clean, noisy) = (&by_level["clean"], &by_level["noisy"]);
     assert!(pct(clean.accepted, clean.fields) >= 95.0, "accepted on clean pages: {clean:?}");
-    assert!(pct(noisy.accepted, noisy.fields) >= 84.0, "accepted on noisy pages: {noisy:?}");
+    assert!(pct(noisy.accepted, noisy.fields) >= 87.0, "accepted on noisy pages: {noisy:?}");
 }

@@ -318,10 +318,8 @@ fn read_layout(
     templates: &Templates,
     page: &GrayImage,
     other: Option<&GrayImage>,
-    second: Option<(&mut (dyn OcrEngine + '_), &GrayImage)>,
+    mut second: Option<(&mut (dyn OcrEngine + '_), &GrayImage)>,
 ) -> Result<(Vec<Word>, Found), OcrError> {
-    let missing =
-        |found: &Found| found.1.as_ref().map_or(usize::MAX, |(_, h)| h.iter().filter(|h| h.is_none()).count());
     let mut best = None;
     if let Some(words) = engine.quick_layout()? {
         let mut found = find_form(&words, templates);
@@ -347,18 +345,9 @@ fn read_layout(
         if moved {
             engine.set_page(page)?;
         }
-        // A second engine reads the places of labels still missing, on the
-        // rendering it prefers, along whole rows.
-        if let Some((s, rendering)) = second
-            && let Some((fi, hits)) = found.1.as_ref().filter(|_| missing(&found) > 0)
-        {
-            s.set_page(rendering)?;
-            let rows = templates.forms[*fi].rows();
-            let reread = reread_missing_labels(s, &words, hits, &rows, true, page)?;
-            let found_again = find_form(&reread, templates);
-            if missing(&found_again) < missing(&found) {
-                (words, found) = (reread, found_again);
-            }
+        // A second engine reads the places of labels still missing.
+        if let Some((s, rendering)) = second.as_mut() {
+            (words, found) = reread_by_second(&mut **s, rendering, words, found, templates, page)?;
         }
         if missing(&found) <= 1 {
             return Ok((words, found));
@@ -369,8 +358,35 @@ fn read_layout(
     let found = find_form(&words, templates);
     Ok(match best {
         Some(b) if missing(&b.1) < missing(&found) => b,
-        _ => (words, found),
+        // The whole page's read, its missing labels' places read by the
+        // second engine too.
+        _ => match second {
+            Some((s, rendering)) => reread_by_second(s, rendering, words, found, templates, page)?,
+            None => (words, found),
+        },
     })
+}
+
+fn missing(found: &Found) -> usize {
+    found.1.as_ref().map_or(usize::MAX, |(_, h)| h.iter().filter(|h| h.is_none()).count())
+}
+
+/// The places of labels still missing read by a second engine, on the
+/// rendering it prefers, along whole rows; kept where it finds more.
+fn reread_by_second(
+    s: &mut dyn OcrEngine,
+    rendering: &GrayImage,
+    words: Vec<Word>,
+    found: Found,
+    templates: &Templates,
+    page: &GrayImage,
+) -> Result<(Vec<Word>, Found), OcrError> {
+    let Some((fi, hits)) = found.1.as_ref().filter(|_| missing(&found) > 0) else { return Ok((words, found)) };
+    s.set_page(rendering)?;
+    let rows = templates.forms[*fi].rows();
+    let reread = reread_missing_labels(s, &words, hits, &rows, true, page)?;
+    let found_again = find_form(&reread, templates);
+    Ok(if missing(&found_again) < missing(&found) { (reread, found_again) } else { (words, found) })
 }
 
 /// A value being read: its readings so far and, once they settle it, the decision.
