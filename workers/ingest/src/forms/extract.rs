@@ -812,11 +812,15 @@ mod tests {
         layout: Vec<Word>,
         reads: std::collections::VecDeque<Reading>,
         like_ppocr: bool,
+        /// Whether its layout read is a quick one (as tesseract's is).
+        quick: bool,
+        /// What it reads in a place, where not the layout's words there.
+        in_places: Option<Vec<Word>>,
     }
 
     impl Scripted {
         fn new(layout: Vec<Word>, reads: &[Reading], like_ppocr: bool) -> Self {
-            Self { layout, reads: reads.iter().cloned().collect(), like_ppocr }
+            Self { layout, reads: reads.iter().cloned().collect(), like_ppocr, quick: false, in_places: None }
         }
         fn next(&mut self) -> Result<Reading, OcrError> {
             Ok(self.reads.pop_front().unwrap_or(Reading { text: String::new(), confidence: 0.0 }))
@@ -839,20 +843,61 @@ mod tests {
         fn layout(&mut self) -> Result<Vec<Word>, OcrError> {
             Ok(self.layout.clone())
         }
+        fn quick_layout(&mut self) -> Result<Option<Vec<Word>>, OcrError> {
+            Ok(self.quick.then(|| self.layout.clone()))
+        }
+        fn layout_in(&mut self, rect: Rect) -> Result<Vec<Word>, OcrError> {
+            let words = self.in_places.clone().unwrap_or_else(|| self.layout.clone());
+            Ok(words.into_iter().filter(|w| rect.holds_centre_of(&w.rect)).collect())
+        }
         fn read_line(&mut self, _: Rect, _: crate::ocr::Charset) -> Result<Reading, OcrError> {
             self.next()
         }
     }
 
-    /// A registration form's title, and its name label with the value as
-    /// the layout read gives it.
-    fn name_on_a_form(value: &str, confidence: f32) -> Vec<Word> {
-        let word = |text: &str, x: u32, y: u32, confidence: f32, line: u32| Word {
+    fn word(text: &str, x: u32, y: u32, confidence: f32, line: u32) -> Word {
+        Word {
             text: text.into(),
             confidence,
             rect: Rect { x, y, w: 40 * text.chars().count() as u32, h: 40 },
             line: (1, 1, line),
+        }
+    }
+
+    fn blank_page_images<'a>(page: &'a GrayImage, rulings: &'a Rulings, seals: &'a Seals) -> PageImages<'a> {
+        PageImages { primary: page, grey: page, secondary: Some(page), binary: Some(page), rulings, seals }
+    }
+
+    #[test]
+    fn a_second_engine_reads_the_place_of_a_label_the_first_misses() {
+        // A registration form whose gender label the first engine reads nowhere.
+        let labels = ["姓名", "", "联系电话", "公民身份号码", "房号", "入住日期", "工作单位", "紧急联系人"];
+        let mut layout = vec![word("业主登记表", 300, 100, 0.95, 1)];
+        for (i, l) in labels.iter().enumerate().filter(|(_, l)| !l.is_empty()) {
+            layout.push(word(l, 100, 300 + 100 * i as u32, 0.95, 2 + i as u32));
+        }
+        let gender = |second: Option<&mut Scripted>| {
+            let page = GrayImage::from_pixel(1200, 1600, image::Luma([255]));
+            let (rulings, seals) = (Rulings::default(), Seals::default());
+            let mut first = Scripted::new(layout.clone(), &[], false);
+            first.quick = true;
+            let readers = Readers { main: &mut first, second: second.map(|s| s as &mut dyn OcrEngine) };
+            let images = blank_page_images(&page, &rulings, &seals);
+            let e = analyse(readers, &images, &Templates::builtin(), &Thresholds::default(), today()).unwrap();
+            e.fields.into_iter().find(|f| f.key == "gender").unwrap()
         };
+        assert_eq!(gender(None).review_reason, "label not found on the page");
+        // The second engine reads 性别 and its value where the label should be.
+        let mut second = Scripted::new(Vec::new(), &[r("女", 0.99), r("女", 0.99)], true);
+        second.in_places = Some(vec![word("性别", 100, 400, 0.95, 1), word("女", 300, 400, 0.97, 1)]);
+        let f = gender(Some(&mut second));
+        assert_ne!(f.review_reason, "label not found on the page", "{f:?}");
+        assert_eq!(f.value, "female", "{f:?}");
+    }
+
+    /// A registration form's title, and its name label with the value as
+    /// the layout read gives it.
+    fn name_on_a_form(value: &str, confidence: f32) -> Vec<Word> {
         vec![
             word("业主登记表", 300, 100, 0.95, 1),
             word("姓名", 100, 300, 0.95, 2),
@@ -865,14 +910,7 @@ mod tests {
     fn owner_name(main: (&str, f32, &[Reading]), second: Option<&[Reading]>) -> (FieldResult, usize) {
         let page = GrayImage::from_pixel(1200, 1600, image::Luma([255]));
         let (rulings, seals) = (Rulings::default(), Seals::default());
-        let images = PageImages {
-            primary: &page,
-            grey: &page,
-            secondary: Some(&page),
-            binary: Some(&page),
-            rulings: &rulings,
-            seals: &seals,
-        };
+        let images = blank_page_images(&page, &rulings, &seals);
         let mut first = Scripted::new(name_on_a_form(main.0, main.1), main.2, false);
         let mut other = second.map(|reads| Scripted::new(Vec::new(), reads, true));
         let readers = Readers { main: &mut first, second: other.as_mut().map(|o| o as &mut dyn OcrEngine) };
