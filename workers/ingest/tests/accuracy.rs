@@ -176,9 +176,10 @@ fn ppocr_accuracy_on_generated_scans() {
     let hard = &by_level["hard"];
     assert!(pct(hard.right, hard.fields) >= 85.0, "fields right on hard pages: {hard:?}");
     // The scan line's straight-through target, met by the default engine.
-    let (clean, noisy) = (&by_level["clean"], &by_level["noisy"]);
-    assert!(pct(clean.accepted, clean.fields) >= 95.0, "accepted on clean pages: {clean:?}");
-    assert!(pct(noisy.accepted, noisy.fields) >= 87.0, "accepted on noisy pages: {noisy:?}");
+    for level in ["clean", "noisy"] {
+        let s = &by_level[level];
+        assert!(pct(s.accepted, s.fields) >= 90.0, "accepted on {level} pages: {s:?}");
+    }
 }
 
 /// Tesseract reads every page; PP-OCR reads again only the values tesseract
