@@ -55,23 +55,13 @@ pub fn read_page(
             // one, whose errors differ; agreement is what accepts a value.
             let mut binary = prepared.binary;
             let rulings = img::remove_rulings(&mut binary);
-            let (primary, secondary) =
-                if readers.main.prefers_grey() { (&prepared.grey, &binary) } else { (&binary, &prepared.grey) };
             let seals = seals.turned(-prepared.skew_degrees);
-            let images = PageImages {
-                primary,
-                grey: &prepared.grey,
-                secondary: Some(secondary),
-                binary: Some(&binary),
-                rulings: &rulings,
-                seals: &seals,
-            };
+            let images = PageImages { grey: &prepared.grey, binary: Some(&binary), rulings: &rulings, seals: &seals };
             forms::analyse(readers, &images, templates, thresholds, today)?
         }
         Preprocess::None => {
             let rulings = img::Rulings::default();
-            let images =
-                PageImages { primary: page, grey: page, secondary: None, binary: None, rulings: &rulings, seals };
+            let images = PageImages { grey: page, binary: None, rulings: &rulings, seals };
             forms::analyse(readers, &images, templates, thresholds, today)?
         }
     };

@@ -128,21 +128,30 @@ pub struct Extraction {
     pub text: String,
 }
 
-/// The page as the engine sees it: the image read for layout and values, a
-/// second rendering of it for an independent second reading of each value,
-/// the ruling lines found on it and where seal ink lies on it.
+/// The page as the engines see it: grey and, with preprocessing, binarised
+/// (an engine reads its layout and values on the rendering it prefers, and
+/// each value again on the other, whose errors differ), the ruling lines
+/// found on it and where seal ink lies on it.
 pub struct PageImages<'a> {
-    pub primary: &'a GrayImage,
-    /// The grey page, where it is one of the two (what a second engine that
-    /// prefers grey reads).
     pub grey: &'a GrayImage,
-    pub secondary: Option<&'a GrayImage>,
-    /// The binarised page with its ruling lines erased, where it is one of
-    /// the two: a value is read only where its region holds ink on it (see
-    /// [`crate::image::ink_extent`]).
+    /// The binarised page with its ruling lines erased: a value is read only
+    /// where its region holds ink on it (see [`crate::image::ink_extent`]).
+    /// None without preprocessing, where the grey page is the only rendering.
     pub binary: Option<&'a GrayImage>,
     pub rulings: &'a Rulings,
     pub seals: &'a Seals,
+}
+
+impl PageImages<'_> {
+    /// The rendering `engine` reads first (the one it prefers) and the other
+    /// one, where there is another.
+    fn for_engine(&self, engine: &dyn OcrEngine) -> (&GrayImage, Option<&GrayImage>) {
+        match self.binary {
+            Some(b) if !engine.prefers_grey() => (b, Some(self.grey)),
+            Some(b) => (self.grey, Some(b)),
+            None => (self.grey, None),
+        }
+    }
 }
 
 pub fn analyse(
@@ -153,15 +162,13 @@ pub fn analyse(
     today: NaiveDate,
 ) -> Result<Extraction, OcrError> {
     let Readers { main: engine, mut second } = readers;
-    let page = images.primary;
+    let (page, other) = images.for_engine(engine);
     engine.set_page(page)?;
-    let (grey, binary) = (images.grey, images.binary.unwrap_or(images.grey));
-    let rendering = |s: &dyn OcrEngine, first: bool| if s.prefers_grey() == first { grey } else { binary };
     let second_page = second.as_deref_mut().map(|s| {
-        let r = rendering(s, true);
+        let r = images.for_engine(s).0;
         (s, r)
     });
-    let (words, (text, form)) = read_layout(engine, templates, page, images.secondary, second_page)?;
+    let (words, (text, form)) = read_layout(engine, templates, page, other, second_page)?;
     let Some((fi, hits)) = form else {
         return Ok(Extraction { form: "other".into(), fields: Vec::new(), text });
     };
@@ -196,7 +203,7 @@ pub fn analyse(
     // read's); a value those two readings settle needs no third reading,
     // which is taken on the layout's rendering only where they do not.
     let ty = |p: &Pending| form.fields[p.field].ty;
-    if let Some(other) = images.secondary.filter(|_| pending.iter().any(|p| p.result.is_none())) {
+    if let Some(other) = other.filter(|_| pending.iter().any(|p| p.result.is_none())) {
         engine.set_page(other)?;
         for p in pending.iter_mut().filter(|p| p.result.is_none()) {
             let read = engine.read_line_fast(p.read_at, ty(p).charset())?;
@@ -216,7 +223,7 @@ pub fn analyse(
     // one as it prefers.
     let mut second_read = Vec::new();
     if let Some(s) = second.as_deref_mut().filter(|_| pending.iter().any(|p| p.result.is_none())) {
-        s.set_page(rendering(s, true))?;
+        s.set_page(images.for_engine(s).0)?;
     }
     for (i, p) in pending.iter_mut().enumerate() {
         if p.result.is_none() {
@@ -237,11 +244,13 @@ pub fn analyse(
     // readings then decide as they would on a site it reads alone, under
     // its own thresholds. Only where there is another rendering: read twice
     // on one image, the engine would agree with itself.
-    if let Some(s) = second.filter(|_| images.binary.is_some()) {
+    if let Some(s) = second
+        && let Some(its_other) = images.for_engine(s).1
+    {
         let again: Vec<usize> =
             second_read.into_iter().filter(|&i| reads_again(&pending[i], ty(&pending[i]), today)).collect();
         if !again.is_empty() {
-            s.set_page(rendering(s, false))?;
+            s.set_page(its_other)?;
             let own_th = Thresholds::for_engine(s);
             for i in again {
                 let p = &mut pending[i];
@@ -865,7 +874,7 @@ mod tests {
     }
 
     fn blank_page_images<'a>(page: &'a GrayImage, rulings: &'a Rulings, seals: &'a Seals) -> PageImages<'a> {
-        PageImages { primary: page, grey: page, secondary: Some(page), binary: Some(page), rulings, seals }
+        PageImages { grey: page, binary: Some(page), rulings, seals }
     }
 
     #[test]
