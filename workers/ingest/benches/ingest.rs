@@ -165,17 +165,9 @@ fn pipeline(pages: &[Page], choice: EngineChoice, threads: usize, pre: Preproces
                         }
                         let p = &pages[i % pages.len()];
                         let cpu = thread_cpu();
-                        let second = second.as_mut().map(|s| s as &mut dyn OcrEngine);
-                        let r = read_page(
-                            Readers { main: &mut e, second },
-                            &p.grey,
-                            &p.seals,
-                            templates,
-                            &thresholds,
-                            today,
-                            pre,
-                        )
-                        .unwrap();
+                        let readers =
+                            Readers { main: &mut e, second: second.as_mut().map(|s| s as &mut dyn OcrEngine) };
+                        let r = read_page(readers, &p.grey, &p.seals, templates, &thresholds, today, pre).unwrap();
                         let mut png = std::io::Cursor::new(Vec::new());
                         r.normalised.write_to(&mut png, image::ImageFormat::Png).unwrap();
                         std::hint::black_box(dangan_ingest::image::thumbnail_png(&r.normalised, 320));

@@ -292,10 +292,7 @@ fn read(
     }
     let today = dangan_archive::domain::service::today();
     let thresholds = Thresholds::for_engine(readers.main);
-    let engine = match &readers.second {
-        Some(s) => format!("{}+{}", readers.main.name(), s.name()),
-        None => readers.main.name().to_string(),
-    };
+    let engine = readers.name();
     let read = pipeline::read_page(readers, grey, &scan.seals, templates, &thresholds, today, Preprocess::Full)
         .map_err(|e| e.to_string())?;
     let mut normalised_png = std::io::Cursor::new(Vec::new());

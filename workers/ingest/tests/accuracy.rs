@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use chrono::NaiveDate;
 use dangan_corpus::{Fonts, Level};
 use dangan_ingest::forms::{Templates, Thresholds};
-use dangan_ingest::ocr::{OcrEngine, PpOcrConfig, PpOcrEngine, Readers, TesseractEngine};
+use dangan_ingest::ocr::{PpOcrConfig, PpOcrEngine, Readers, TesseractEngine};
 use dangan_ingest::pipeline::{Preprocess, read_page};
 
 #[derive(Default, Debug)]
@@ -44,14 +44,8 @@ fn corpus() -> &'static (tempfile::TempDir, Vec<dangan_corpus::DocTruth>) {
 }
 
 /// Every page of the corpus through the pipeline, scored by noise level.
-fn score(
-    engine: &mut dyn OcrEngine,
-    mut second: Option<&mut dyn OcrEngine>,
-) -> std::collections::BTreeMap<&'static str, Score> {
-    let name = match &second {
-        Some(s) => format!("{}+{}", engine.name(), s.name()),
-        None => engine.name().to_string(),
-    };
+fn score(mut readers: Readers<'_>) -> std::collections::BTreeMap<&'static str, Score> {
+    let name = readers.name();
     let (dir, docs) = corpus();
     let templates = Templates::builtin();
     let today = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
@@ -61,11 +55,17 @@ fn score(
         let bytes = std::fs::read(dir.path().join(&d.file)).unwrap();
         let pages = dangan_ingest::image::decode_scans(&bytes, &Default::default()).unwrap();
         for (page, truth) in pages.iter().zip(&d.pages) {
-            let thresholds = Thresholds::for_engine(engine);
-            let second = second.as_mut().map(|s| &mut **s as &mut dyn OcrEngine);
-            let readers = Readers { main: &mut *engine, second };
-            let r =
-                read_page(readers, &page.grey, &page.seals, &templates, &thresholds, today, Preprocess::Full).unwrap();
+            let thresholds = Thresholds::for_engine(readers.main);
+            let r = read_page(
+                readers.reborrow(),
+                &page.grey,
+                &page.seals,
+                &templates,
+                &thresholds,
+                today,
+                Preprocess::Full,
+            )
+            .unwrap();
             let s = by_level.entry(truth.level.as_str()).or_default();
             s.pages += 1;
             let want = serde_json::to_value(truth.form).unwrap();
@@ -144,7 +144,7 @@ fn total(by_level: &std::collections::BTreeMap<&str, Score>) -> Score {
 #[test]
 fn tesseract_accuracy_on_generated_scans() {
     let mut engine = TesseractEngine::new(Default::default()).expect("tesseract with chi_sim");
-    let by_level = score(&mut engine, None);
+    let by_level = score(Readers::one(&mut engine));
     let all = total(&by_level);
     assert_eq!(all.wrong_ids_accepted, 0, "a wrong ID number was accepted without review");
     assert!(pct(all.accepted_right, all.accepted) >= 99.0, "accepted values right: {all:?}");
@@ -168,7 +168,7 @@ fn ppocr_dir() -> PathBuf {
 fn ppocr_accuracy_on_generated_scans() {
     let config = PpOcrConfig { dir: ppocr_dir(), ..Default::default() };
     let mut engine = PpOcrEngine::new(&config).expect("PP-OCR models (deploy/scripts/ocr-models.sh)");
-    let by_level = score(&mut engine, None);
+    let by_level = score(Readers::one(&mut engine));
     let all = total(&by_level);
     assert_eq!(all.wrong_ids_accepted, 0, "a wrong ID number was accepted without review");
     assert!(pct(all.accepted_right, all.accepted) >= 99.0, "accepted values right: {all:?}");
@@ -191,7 +191,7 @@ fn tesseract_with_ppocr_accuracy_on_generated_scans() {
     let mut engine = TesseractEngine::new(Default::default()).expect("tesseract with chi_sim");
     let config = PpOcrConfig { dir: ppocr_dir(), ..Default::default() };
     let mut second = PpOcrEngine::new(&config).expect("PP-OCR models (deploy/scripts/ocr-models.sh)");
-    let by_level = score(&mut engine, Some(&mut second));
+    let by_level = score(Readers { main: &mut engine, second: Some(&mut second) });
     let all = total(&by_level);
     assert_eq!(all.wrong_ids_accepted, 0, "a wrong ID number was accepted without review");
     assert!(pct(all.accepted_right, all.accepted) >= 99.0, "accepted values right: {all:?}");

@@ -193,6 +193,17 @@ impl<'a> Readers<'a> {
     pub fn one(main: &'a mut dyn OcrEngine) -> Self {
         Self { main, second: None }
     }
+    /// The same engines, lent for one page.
+    pub fn reborrow(&mut self) -> Readers<'_> {
+        Readers { main: &mut *self.main, second: self.second.as_mut().map(|s| &mut **s as &mut dyn OcrEngine) }
+    }
+    /// As the configuration writes the choice: `tesseract+ppocr`.
+    pub fn name(&self) -> String {
+        match &self.second {
+            Some(s) => format!("{}+{}", self.main.name(), s.name()),
+            None => self.main.name().to_string(),
+        }
+    }
 }
 
 /// One engine instance: not shared between threads (tesseract is not

@@ -206,6 +206,13 @@ impl PpOcrEngine {
             .collect())
     }
 
+    /// The words of the detected `lines`, each line read whole, numbered
+    /// in order.
+    fn read_words(&mut self, lines: &[Rect]) -> Result<Vec<Word>, OcrError> {
+        let reads = self.recognise(lines, None)?;
+        Ok(reads.iter().zip(lines).enumerate().flat_map(|(i, (l, r))| words_of(l, *r, i as u32)).collect())
+    }
+
     /// Reads the parts of `lines` that lie in `rect` as one line of text.
     fn read_parts(&mut self, lines: &[Rect], rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
         let parts: Vec<Rect> = lines
@@ -394,9 +401,8 @@ impl OcrEngine for PpOcrEngine {
 
     fn layout(&mut self) -> Result<Vec<Word>, OcrError> {
         let rects = self.detect()?;
-        let reads = self.recognise(&rects, None)?;
+        let words = self.read_words(&rects)?;
         self.lines_of = self.page()?.dimensions();
-        let words = reads.iter().zip(&rects).enumerate().flat_map(|(i, (l, r))| words_of(l, *r, i as u32)).collect();
         self.lines = rects;
         Ok(words)
     }
@@ -405,8 +411,7 @@ impl OcrEngine for PpOcrEngine {
         // Lines detected in the place alone: a whole-page detection would
         // cost more than the place's reading.
         let rects = self.detect_in(rect)?;
-        let reads = self.recognise(&rects, None)?;
-        Ok(reads.iter().zip(&rects).enumerate().flat_map(|(i, (l, r))| words_of(l, *r, i as u32)).collect())
+        self.read_words(&rects)
     }
 
     fn read_line(&mut self, rect: Rect, charset: Charset) -> Result<Reading, OcrError> {
