@@ -8,7 +8,8 @@
 //! of accepted values ≥ 99%. Asserted here: what each engine reaches today
 //! (see BENCHMARKS.md), so a regression fails.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
@@ -156,17 +157,9 @@ fn tesseract_accuracy_on_generated_scans() {
     assert!(pct(noisy.accepted, noisy.fields) >= 60.0, "accepted on noisy pages: {noisy:?}");
 }
 
-/// The models come from `deploy/scripts/ocr-models.sh` (run by `make test`)
-/// into `.dangan/ocr`, or DANGAN_OCR_DIR.
-fn ppocr_dir() -> PathBuf {
-    std::env::var_os("DANGAN_OCR_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.dangan/ocr"))
-}
-
 #[test]
 fn ppocr_accuracy_on_generated_scans() {
-    let config = PpOcrConfig { dir: ppocr_dir(), ..Default::default() };
+    let config = PpOcrConfig { dir: common::ocr_models(), ..Default::default() };
     let mut engine = PpOcrEngine::new(&config).expect("PP-OCR models (deploy/scripts/ocr-models.sh)");
     let by_level = score(Readers::one(&mut engine));
     let all = total(&by_level);
@@ -189,7 +182,7 @@ fn ppocr_accuracy_on_generated_scans() {
 #[test]
 fn tesseract_with_ppocr_accuracy_on_generated_scans() {
     let mut engine = TesseractEngine::new(Default::default()).expect("tesseract with chi_sim");
-    let config = PpOcrConfig { dir: ppocr_dir(), ..Default::default() };
+    let config = PpOcrConfig { dir: common::ocr_models(), ..Default::default() };
     let mut second = PpOcrEngine::new(&config).expect("PP-OCR models (deploy/scripts/ocr-models.sh)");
     let by_level = score(Readers { main: &mut engine, second: Some(&mut second) });
     let all = total(&by_level);

@@ -1,17 +1,11 @@
 //! The PP-OCR engine's start-up checks and region reads, with the real runtime library from
 //! `deploy/scripts/ocr-models.sh` (`.dangan/ocr` or DANGAN_OCR_DIR).
 
-use std::path::PathBuf;
+mod common;
 
-use dangan_corpus::{FormKind, Level};
+use common::{ocr_models as models, registration_page, title_line, union};
 use dangan_ingest::ocr::ppocr::{DET_FILE, REC_FILE, RUNTIME_FILE};
-use dangan_ingest::ocr::{Charset, OcrEngine, PpOcrConfig, PpOcrEngine, Rect, Word};
-
-fn models() -> PathBuf {
-    std::env::var_os("DANGAN_OCR_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.dangan/ocr"))
-}
+use dangan_ingest::ocr::{Charset, OcrEngine, PpOcrConfig, PpOcrEngine, Rect};
 
 #[test]
 fn a_corrupt_model_is_named_at_start() {
@@ -39,26 +33,16 @@ fn a_blank_region_reads_nothing_and_a_tiny_page_is_no_crash() {
     assert!(e.layout().is_ok());
 }
 
-fn union(words: &[&Word]) -> Rect {
-    words.iter().map(|w| w.rect).reduce(|a, b| a.union(&b)).expect("some words")
-}
-
 /// A second engine reads a region of a page it has not read the layout of
 /// (a value tesseract left in doubt; a label's place): it finds the region's
 /// lines alone, and what it reads comes back where it is on the page.
 #[test]
 fn a_region_is_read_without_the_page_layout_and_comes_back_in_page_pixels() {
-    let fonts = dangan_corpus::Fonts::load_system().expect("CJK fonts (make test installs them)");
-    let page = dangan_corpus::page(&fonts, FormKind::OwnerRegistration, Level::Clean, 200, 7);
-    let grey = image::DynamicImage::ImageRgb8(page.image).into_luma8();
+    let grey = registration_page();
     let config = PpOcrConfig { dir: models(), ..Default::default() };
     let mut whole = PpOcrEngine::new(&config).unwrap();
     whole.set_page(&grey).unwrap();
-    let words = whole.layout().unwrap();
-    let hit = words.iter().find(|w| w.text.contains('登')).expect("the form's title read on the whole page");
-    let line: Vec<&Word> = words.iter().filter(|w| w.line == hit.line).collect();
-    let t = union(&line);
-    let place = Rect { x: t.x - 40, y: t.y - 20, w: t.w + 80, h: t.h + 40 };
+    let (t, place) = title_line(&whole.layout().unwrap());
 
     let mut fresh = PpOcrEngine::new(&config).unwrap();
     fresh.set_page(&grey).unwrap();

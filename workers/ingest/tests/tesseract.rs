@@ -1,26 +1,17 @@
 //! The tesseract engine's region reads on a generated page: a region is cut
 //! out of the page for reading, and words read in it come back in page pixels.
 
-use dangan_corpus::{FormKind, Level};
-use dangan_ingest::ocr::{Charset, OcrEngine, Rect, TesseractEngine, Word};
+mod common;
 
-fn union(words: &[&Word]) -> Rect {
-    words.iter().map(|w| w.rect).reduce(|a, b| a.union(&b)).expect("some words")
-}
+use common::{registration_page, title_line, union};
+use dangan_ingest::ocr::{Charset, OcrEngine, Rect, TesseractEngine};
 
 #[test]
 fn words_read_in_a_region_come_back_where_they_are_on_the_page() {
-    let fonts = dangan_corpus::Fonts::load_system().expect("CJK fonts (make test installs them)");
-    let page = dangan_corpus::page(&fonts, FormKind::OwnerRegistration, Level::Clean, 200, 7);
-    let grey = image::DynamicImage::ImageRgb8(page.image).into_luma8();
     let mut e = TesseractEngine::new(Default::default()).unwrap();
-    e.set_page(&grey).unwrap();
-    let words = e.layout().unwrap();
+    e.set_page(&registration_page()).unwrap();
     // The title's line (登记 is in it), read on the whole page.
-    let hit = words.iter().find(|w| w.text.contains('登')).expect("the form's title read on the whole page");
-    let line: Vec<&Word> = words.iter().filter(|w| w.line == hit.line).collect();
-    let t = union(&line);
-    let place = Rect { x: t.x - 40, y: t.y - 20, w: t.w + 80, h: t.h + 40 };
+    let (t, place) = title_line(&e.layout().unwrap());
     let inside = e.layout_in(place).unwrap();
     let text: String = inside.iter().map(|w| w.text.as_str()).collect();
     assert!(text.contains("登记"), "read {text:?} in {place:?}");
