@@ -277,7 +277,8 @@ fn ceiling_pass(pages: &[Page]) -> Vec<f64> {
         .collect()
 }
 
-const TESSERACT: EngineChoice = EngineChoice { main: EngineKind::Tesseract, second: None };
+const TESSERACT: EngineChoice = EngineChoice::one(EngineKind::Tesseract);
+const PPOCR: EngineChoice = EngineChoice::one(EngineKind::PpOcr);
 /// Tesseract, with PP-OCR reading what it leaves in doubt.
 const CASCADE: EngineChoice = EngineChoice { main: EngineKind::Tesseract, second: Some(EngineKind::PpOcr) };
 
@@ -349,7 +350,7 @@ fn main() {
 
     // (a) the pipeline per engine, 1 and 2 threads; and without preprocessing.
     let mut runs = Vec::new();
-    for choice in [TESSERACT, CASCADE, EngineChoice::one(EngineKind::PpOcr)] {
+    for choice in [TESSERACT, CASCADE, PPOCR] {
         eprintln!("pipeline {choice}...");
         let one = pipeline(&pages, choice, 1, Preprocess::Full, 1);
         let two = pipeline(&pages, choice, 2, Preprocess::Full, 1);

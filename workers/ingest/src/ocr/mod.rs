@@ -129,7 +129,7 @@ pub struct EngineChoice {
 }
 
 impl EngineChoice {
-    pub fn one(main: EngineKind) -> Self {
+    pub const fn one(main: EngineKind) -> Self {
         Self { main, second: None }
     }
     /// The engines the choice uses.
