@@ -41,40 +41,50 @@ pub fn sauvola(img: &GrayImage, k: f32) -> GrayImage {
     // The window's radius in blocks: half of w/80 pixels (at least 7).
     let r = ((w / 80).max(7) / 2).max(3);
     // Wolf-Jolion needs the page's largest deviation before any threshold:
-    // one pass for it, a second for the thresholds; recomputing the window
-    // sums keeps memory to a few rows of them.
+    // each block's mean and deviation are kept from the one pass over the
+    // windows (8 bytes a block, a quarter of the page's pixels) and the
+    // thresholds taken after it.
+    let mut stats: Vec<(f32, f32)> = Vec::with_capacity(bw * bh);
     let mut max_var = 1e-6f32;
-    window_stats(&blocks, bw, r, |_, _, var| max_var = var.iter().fold(max_var, |m, &v| m.max(v)));
+    window_stats(&blocks, bw, r, |mean, var| {
+        max_var = var.iter().fold(max_var, |m, &v| m.max(v));
+        stats.extend(mean.iter().zip(var).map(|(&m, &v)| (m, v.sqrt())));
+    });
     let max_sd = max_var.sqrt();
     let min_v = px.iter().copied().min().unwrap_or(0) as f32;
     let mut out = vec![255u8; w * h];
     let mut t = vec![0f32; bw];
-    window_stats(&blocks, bw, r, |by, mean, var| {
-        for (t, (&m, &v)) in t.iter_mut().zip(mean.iter().zip(var)) {
-            *t = m - k * (1.0 - v.sqrt() / max_sd) * (m - min_v);
+    for (by, row_stats) in stats.chunks_exact(bw).enumerate() {
+        for (t, &(m, sd)) in t.iter_mut().zip(row_stats) {
+            *t = m - k * (1.0 - sd / max_sd) * (m - min_v);
         }
         // The block row's two pixel rows (three for an odd last one).
         let last = if by + 1 == bh { h } else { 2 * by + 2 };
         for y in 2 * by..last {
-            let row = &px[y * w..(y + 1) * w];
-            for (x, o) in out[y * w..(y + 1) * w].iter_mut().enumerate() {
-                if (row[x] as f32) < t[(x / 2).min(bw - 1)] {
-                    *o = 0;
-                }
+            let (row, out_row) = (&px[y * w..(y + 1) * w], &mut out[y * w..(y + 1) * w]);
+            // Two pixels a block; an odd last column takes the last block's.
+            let (pairs, odd) = row.split_at(2 * bw);
+            let (out_pairs, out_odd) = out_row.split_at_mut(2 * bw);
+            for ((o, p), &t) in out_pairs.chunks_exact_mut(2).zip(pairs.chunks_exact(2)).zip(&t) {
+                o[0] = if (p[0] as f32) < t { 0 } else { 255 };
+                o[1] = if (p[1] as f32) < t { 0 } else { 255 };
+            }
+            for (o, &p) in out_odd.iter_mut().zip(odd) {
+                *o = if (p as f32) < t[bw - 1] { 0 } else { 255 };
             }
         }
-    });
+    }
     GrayImage::from_raw(w as u32, h as u32, out).expect("buffer of the image's size")
 }
 
-/// Calls `f(y, means, variances)` for every row of a grid of 2x2 blocks
+/// Calls `f(means, variances)` for every row, top to bottom, of a grid of 2x2 blocks
 /// (`blocks`: each one's pixel sum and sum of squares, `w` a row), with the
 /// pixel statistics of the (2r+1)² blocks around each (clipped at the
 /// edges). Column sums slide down the grid and each row's prefix sums give
 /// the windows, so the cost per block is constant and memory is a few rows.
 /// The variance is taken from exact integer sums (n·Σv² − (Σv)²), so single
 /// precision loses nothing to cancellation.
-fn window_stats(blocks: &[(i32, i32)], w: usize, r: usize, mut f: impl FnMut(usize, &[f32], &[f32])) {
+fn window_stats(blocks: &[(i32, i32)], w: usize, r: usize, mut f: impl FnMut(&[f32], &[f32])) {
     let h = blocks.len() / w;
     let (mut col_s, mut col_q) = (vec![0i64; w], vec![0i64; w]);
     let (mut ps, mut pq) = (vec![0i64; w + 1], vec![0i64; w + 1]);
@@ -110,7 +120,7 @@ fn window_stats(blocks: &[(i32, i32)], w: usize, r: usize, mut f: impl FnMut(usi
             mean[x] = s as f32 * inv;
             var[x] = (n * q - s * s).max(0) as f32 * inv * inv;
         }
-        f(y, &mean, &var);
+        f(&mean, &var);
     }
 }
 
