@@ -207,7 +207,8 @@ def main():
     check(onnx.load(src).SerializeToString(), fused, [(1, 3, height, 320), (1, 3, height, 704)])
     with open(dst, "wb") as out:
         out.write(fused)
-    print(f"{dst}: {done[0]} affine steps into convolutions before, {done[1]} hard-swish, {done[2]} after")
+    name = dst.removesuffix(".part")
+    print(f"{name}: {done[0]} scale-and-shift steps folded into the convolution before, {done[2]} into the one after; {done[1]} hard-swish")
 
 
 if __name__ == "__main__":
