@@ -40,6 +40,11 @@ impl Rect {
         let (x, y) = (self.x.min(o.x), self.y.min(o.y));
         Rect { x, y, w: self.right().max(o.right()) - x, h: self.bottom().max(o.bottom()) - y }
     }
+    /// This rectangle, given in the coordinates of `area` (a part cut out of
+    /// the page), in the page's.
+    pub fn placed_in(&self, area: Rect) -> Rect {
+        Rect { x: self.x + area.x, y: self.y + area.y, ..*self }
+    }
     /// The rectangle clipped to a `width` x `height` page; None when nothing is left.
     pub fn clip(&self, width: u32, height: u32) -> Option<Rect> {
         let (x1, y1) = (self.right().min(width), self.bottom().min(height));

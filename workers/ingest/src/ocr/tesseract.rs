@@ -157,8 +157,7 @@ fn crop(page: &GrayImage, r: Rect) -> Option<GrayImage> {
 /// onto the page.
 fn offset(mut words: Vec<Word>, r: Rect) -> Vec<Word> {
     for w in &mut words {
-        w.rect.x += r.x;
-        w.rect.y += r.y;
+        w.rect = w.rect.placed_in(r);
     }
     words
 }

@@ -201,7 +201,7 @@ impl PpOcrEngine {
                 let rw = (r.w as f32 * sx).ceil() as u32;
                 let rh = (r.h as f32 * sy).ceil() as u32;
                 let r = Rect { x, y, w: rw, h: rh }.clip(area.w, area.h)?;
-                Some(Rect { x: r.x + area.x, y: r.y + area.y, ..r })
+                Some(r.placed_in(area))
             })
             .collect())
     }
