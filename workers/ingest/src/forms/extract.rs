@@ -943,30 +943,55 @@ mod tests {
         assert_eq!(f.value, "female", "{f:?}");
     }
 
-    /// A registration form's title, and its name label with the value as
-    /// the layout read gives it.
-    fn name_on_a_form(value: &str, confidence: f32) -> Vec<Word> {
+    /// A registration form's title, and one label with the value as the
+    /// layout read gives it.
+    fn field_on_a_form(label: &str, value: &str, confidence: f32) -> Vec<Word> {
         vec![
             word("业主登记表", 300, 100, 0.95, 1),
-            word("姓名", 100, 300, 0.95, 2),
+            word(label, 100, 300, 0.95, 2),
             word(value, 300, 300, confidence, 2),
         ]
     }
 
-    /// The owner's name as read by `main` (its layout read, then its region
-    /// reads) and, where given, a second engine's region reads; with the
-    /// number of region reads each engine had left untaken.
-    fn owner_name(main: (&str, f32, &[Reading]), second: Option<&[Reading]>) -> (FieldResult, usize, usize) {
+    /// The registration form's field `key` (label `label`) as read by
+    /// `main` (its layout read, then its region reads) and, where given, a
+    /// second engine's region reads; with the number of region reads each
+    /// engine had left untaken.
+    fn one_field(
+        (label, key): (&str, &str),
+        main: (&str, f32, &[Reading]),
+        second: Option<&[Reading]>,
+    ) -> (FieldResult, usize, usize) {
         let page = GrayImage::from_pixel(1200, 1600, image::Luma([255]));
         let (rulings, seals) = (Rulings::default(), Seals::default());
         let images = blank_page_images(&page, &rulings, &seals);
-        let mut first = Scripted::new(name_on_a_form(main.0, main.1), main.2, false);
+        let mut first = Scripted::new(field_on_a_form(label, main.0, main.1), main.2, false);
         let mut other = second.map(|reads| Scripted::new(Vec::new(), reads, true));
         let readers = Readers { main: &mut first, second: other.as_mut().map(|o| o as &mut dyn OcrEngine) };
         let e = analyse(readers, &images, &Templates::builtin(), &Thresholds::default(), today()).unwrap();
         assert_eq!(e.form, "owner_registration");
-        let name = e.fields.into_iter().find(|f| f.key == "owner_name").unwrap();
-        (name, first.reads.len(), other.map_or(0, |o| o.reads.len()))
+        let field = e.fields.into_iter().find(|f| f.key == key).unwrap();
+        (field, first.reads.len(), other.map_or(0, |o| o.reads.len()))
+    }
+
+    fn owner_name(main: (&str, f32, &[Reading]), second: Option<&[Reading]>) -> (FieldResult, usize, usize) {
+        one_field(("姓名", "owner_name"), main, second)
+    }
+
+    #[test]
+    fn a_checked_value_is_read_again_by_the_first_engine_before_the_second() {
+        let date = ("入住日期", "move_in_date");
+        // The first engine's region read agrees with its unsure layout read:
+        // settled, the second engine is not asked.
+        let (f, first_left, left) =
+            one_field(date, ("2019年5月20日", 0.6, &[r("2019年5月20日", 0.7)]), Some(&[r("2019年5月21日", 0.99)]));
+        assert!(f.accepted && f.value == "2019-05-20", "{f:?}");
+        assert_eq!((first_left, left), (0, 1));
+        // They differ: the third reading is the second engine's.
+        let (f, first_left, left) =
+            one_field(date, ("2019年5月20日", 0.6, &[r("2019年6月20日", 0.7)]), Some(&[r("2019年5月20日", 0.99)]));
+        assert!(f.accepted && f.value == "2019-05-20", "{f:?}");
+        assert_eq!((first_left, left), (0, 0));
     }
 
     #[test]
