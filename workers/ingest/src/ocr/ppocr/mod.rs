@@ -44,9 +44,9 @@ const REC_MIN_WIDTH: u32 = 320;
 /// Measured: the same values accepted over five corpora, the pair's PP-OCR
 /// reads about 10% quicker.
 const REGION_MIN_WIDTH: u32 = 192;
-/// ... except a value of a character or two (narrower than this, model
-/// pixels), which keeps the full padding: padded to 256, a lone 壮 was read
-/// at 0.90 instead of 0.95 and went to review.
+/// A line of a character or two (narrower than this, model pixels) keeps
+/// the full padding whatever the read: padded to 256, a lone 壮 was read at
+/// 0.90 instead of 0.95 and went to review.
 const SHORT_LINE: u32 = 96;
 /// A longer line is squeezed to this width.
 const REC_MAX_WIDTH: u32 = 2400;
@@ -219,13 +219,19 @@ impl PpOcrEngine {
     /// The words of the detected `lines`, each line read whole, numbered
     /// in order.
     fn read_words(&mut self, lines: &[Rect]) -> Result<Vec<Word>, OcrError> {
-        let reads = self.recognise(lines, None, false)?;
+        let reads = self.recognise(lines, None, REC_MIN_WIDTH)?;
         Ok(reads.iter().zip(lines).enumerate().flat_map(|(i, (l, r))| words_of(l, *r, i as u32)).collect())
     }
 
-    /// Reads the parts of `lines` that lie in `rect` as one line of text.
-    /// `alone`: the value is read on its own (see [`REGION_MIN_WIDTH`]).
-    fn read_parts(&mut self, lines: &[Rect], rect: Rect, charset: Charset, alone: bool) -> Result<Reading, OcrError> {
+    /// Reads the parts of `lines` that lie in `rect` as one line of text,
+    /// padded to at least `min_width` (see [`recognise`](Self::recognise)).
+    fn read_parts(
+        &mut self,
+        lines: &[Rect],
+        rect: Rect,
+        charset: Charset,
+        min_width: u32,
+    ) -> Result<Reading, OcrError> {
         let parts: Vec<Rect> = lines
             .iter()
             .filter(|l| (rect.y..rect.bottom()).contains(&l.center_y()))
@@ -238,7 +244,7 @@ impl PpOcrEngine {
             return Ok(Reading { text: String::new(), confidence: 0.0 });
         }
         let allowed = self.classes.allowed(charset);
-        let reads = self.recognise(&parts, allowed.as_deref(), alone)?;
+        let reads = self.recognise(&parts, allowed.as_deref(), min_width)?;
         let mut text = String::new();
         let mut confidence = 1.0f32;
         for l in &reads {
@@ -259,9 +265,16 @@ impl PpOcrEngine {
         Ok(Reading { confidence: if text.is_empty() { 0.0 } else { confidence }, text })
     }
 
-    /// Reads each rectangle of the current page as one line of text; `alone`:
-    /// the lines of a value read on its own (see [`REGION_MIN_WIDTH`]).
-    fn recognise(&mut self, rects: &[Rect], allowed: Option<&[bool]>, alone: bool) -> Result<Vec<LineRead>, OcrError> {
+    /// Reads each rectangle of the current page as one line of text, padded
+    /// to at least `min_width` model pixels ([`REC_MIN_WIDTH`], as trained,
+    /// or [`REGION_MIN_WIDTH`] for a value read alone); a line of a
+    /// character or two always to [`REC_MIN_WIDTH`].
+    fn recognise(
+        &mut self,
+        rects: &[Rect],
+        allowed: Option<&[bool]>,
+        min_width: u32,
+    ) -> Result<Vec<LineRead>, OcrError> {
         let page = self.page.as_ref().ok_or_else(|| OcrError::Failed("no page set".into()))?;
         // Each line scaled to the model's height, keeping its aspect ratio.
         let lines: Vec<GrayImage> = rects
@@ -279,8 +292,7 @@ impl PpOcrEngine {
         let n = self.classes.len();
         for batch in order.chunks(REC_BATCH) {
             let widest = batch.iter().map(|&i| lines[i].width()).max().unwrap_or(1);
-            let min = if alone && widest >= SHORT_LINE { REGION_MIN_WIDTH } else { REC_MIN_WIDTH };
-            let width = widest.max(min) as usize;
+            let width = widest.max(if widest < SHORT_LINE { REC_MIN_WIDTH } else { min_width }) as usize;
             let plane = REC_HEIGHT as usize * width;
             // Padding is 0, mid-grey after normalisation, as in training.
             let mut input = vec![0f32; batch.len() * 3 * plane];
@@ -434,7 +446,7 @@ impl OcrEngine for PpOcrEngine {
             self.layout()?;
         }
         let lines = std::mem::take(&mut self.lines);
-        let read = self.read_parts(&lines, rect, charset, false);
+        let read = self.read_parts(&lines, rect, charset, REC_MIN_WIDTH);
         self.lines = lines;
         read
     }
@@ -450,7 +462,7 @@ impl OcrEngine for PpOcrEngine {
         let around =
             Rect { x: rect.x.saturating_sub(m), y: rect.y.saturating_sub(m), w: rect.w + 2 * m, h: rect.h + 2 * m };
         let lines = self.detect_in(around.clip(w, h).unwrap_or(rect))?;
-        self.read_parts(&lines, rect, charset, true)
+        self.read_parts(&lines, rect, charset, REGION_MIN_WIDTH)
     }
 }
 
