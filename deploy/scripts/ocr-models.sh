@@ -31,7 +31,7 @@ wheels=(
 
 # What the fused models are made with; a change to any of these remakes them.
 fuse_reqs="onnx==1.23.2 onnxruntime==1.32.0 numpy==2.4.6 protobuf==7.36.2 ml_dtypes==0.7.0 flatbuffers==25.12.19 packaging==26.4 typing_extensions==4.16.0"
-fuse_stamp=$(cat deploy/scripts/ocr_fuse.py <(echo "$fuse_reqs") | sha256sum | cut -d' ' -f1)
+fuse_stamp=$(cat deploy/scripts/ocr_fuse.py <(echo "$fuse_reqs" "${files[*]}") | sha256sum | cut -d' ' -f1)
 
 ok() { [ -f "$dest/$1" ] && echo "$2  $dest/$1" | sha256sum -c --status; }
 fused() { [ -f "$dest/det.onnx" ] && [ -f "$dest/rec.onnx" ] && [ "$(cat "$dest/fused.stamp" 2>/dev/null)" = "$fuse_stamp" ]; }
@@ -48,8 +48,11 @@ fuse() {
             echo "python3 -m venv failed: install python3-venv (setup.sh does)" >&2
             exit 1
         }
+        # onnxruntime's wheel is the one fetched for the runtime, where it is
+        # still in .dangan/wheels.
         # shellcheck disable=SC2086 # one requirement per word
-        "$venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: $fuse_reqs
+        "$venv/bin/pip" install -q --disable-pip-version-check --only-binary=:all: \
+            --find-links .dangan/wheels $fuse_reqs
         echo "$fuse_reqs" >"$venv/reqs"
     fi
     rm -f "$dest/fused.stamp"
@@ -60,53 +63,53 @@ fuse() {
     echo "$fuse_stamp" >"$dest/fused.stamp"
 }
 
+# The runtime and the original models, from their wheels.
+fetch() {
+    [ "$(uname -m)" = x86_64 ] || { echo "the pinned ONNX Runtime build is for x86_64 Linux only" >&2; exit 1; }
+    if [ ! -x .venv/bin/pip ]; then
+        python3 -m venv .venv >/dev/null 2>&1 || {
+            echo "python3 -m venv failed: install python3-venv (setup.sh does)" >&2
+            exit 1
+        }
+    fi
+    say "fetching ONNX Runtime and the PP-OCR models into $dest"
+    mkdir -p "$dest" .dangan/wheels
+    for w in "${wheels[@]}"; do
+        IFS='|' read -r key req file sum <<<"$w"
+        path=.dangan/wheels/$file
+        if ! echo "$sum  $path" | sha256sum -c --status 2>/dev/null; then
+            rm -f "$path"
+            .venv/bin/pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+                --python-version 3.11 --platform manylinux_2_28_x86_64 -d .dangan/wheels "$req"
+            echo "$sum  $path" | sha256sum -c --status || {
+                echo "$path: sha256 does not match the pinned $sum" >&2
+                rm -f "$path"
+                exit 1
+            }
+        fi
+        for f in "${files[@]}"; do
+            IFS='|' read -r name fsum fkey inner <<<"$f"
+            [ "$fkey" = "$key" ] || continue
+            .venv/bin/python - "$path" "$inner" "$dest/$name.part" <<'EOF'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as out:
+    shutil.copyfileobj(src, out)
+EOF
+            echo "$fsum  $dest/$name.part" | sha256sum -c --status || {
+                echo "$inner in $file: sha256 does not match the pinned $fsum" >&2
+                rm -f "$dest/$name.part"
+                exit 1
+            }
+            mv "$dest/$name.part" "$dest/$name"
+        done
+    done
+    say "PP-OCR's files fetched into $dest"
+}
+
 missing=0
 for f in "${files[@]}"; do
     IFS='|' read -r name sum _ _ <<<"$f"
     ok "$name" "$sum" || missing=1
 done
-if [ $missing -eq 0 ]; then
-    fuse
-    exit 0
-fi
-
-[ "$(uname -m)" = x86_64 ] || { echo "the pinned ONNX Runtime build is for x86_64 Linux only" >&2; exit 1; }
-if [ ! -x .venv/bin/pip ]; then
-    python3 -m venv .venv >/dev/null 2>&1 || {
-        echo "python3 -m venv failed: install python3-venv (setup.sh does)" >&2
-        exit 1
-    }
-fi
-say "fetching ONNX Runtime and the PP-OCR models into $dest"
-mkdir -p "$dest" .dangan/wheels
-for w in "${wheels[@]}"; do
-    IFS='|' read -r key req file sum <<<"$w"
-    path=.dangan/wheels/$file
-    if ! echo "$sum  $path" | sha256sum -c --status 2>/dev/null; then
-        rm -f "$path"
-        .venv/bin/pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
-            --python-version 3.11 --platform manylinux_2_28_x86_64 -d .dangan/wheels "$req"
-        echo "$sum  $path" | sha256sum -c --status || {
-            echo "$path: sha256 does not match the pinned $sum" >&2
-            rm -f "$path"
-            exit 1
-        }
-    fi
-    for f in "${files[@]}"; do
-        IFS='|' read -r name fsum fkey inner <<<"$f"
-        [ "$fkey" = "$key" ] || continue
-        .venv/bin/python - "$path" "$inner" "$dest/$name.part" <<'EOF'
-import shutil, sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as out:
-    shutil.copyfileobj(src, out)
-EOF
-        echo "$fsum  $dest/$name.part" | sha256sum -c --status || {
-            echo "$inner in $file: sha256 does not match the pinned $fsum" >&2
-            rm -f "$dest/$name.part"
-            exit 1
-        }
-        mv "$dest/$name.part" "$dest/$name"
-    done
-done
+[ $missing -eq 0 ] || fetch
 fuse
-say "PP-OCR ready in $dest"
