@@ -15,7 +15,9 @@
 //! accepted values and CPU-seconds per page, with and without preprocessing;
 //! and the memory one engine of each kind takes.
 //! Arguments: `--docs N` (default 24), `--out FILE` (markdown, default
-//! target/bench-ingest.md).
+//! target/bench-ingest.md), `--rounds-only` (only the side-by-side rounds
+//! against the ceiling and the CLI loops, printed: about a third of the
+//! time).
 
 use std::path::Path;
 use std::process::Command;
@@ -297,6 +299,68 @@ impl Side {
     }
 }
 
+/// The machine's speed drifts over the minutes between the ceiling's pass
+/// and the pipeline's: rounds of the two, one right after the other, give
+/// ratios that share the machine's state; their median is quoted. The CLI
+/// loops run on the single-page files only: rates per page. With
+/// `scaling`, also two threads against one as a stream (the pages fed
+/// twice), in rounds of the two one right after the other.
+fn side_by_side(dir: &Path, pages: &[Page], scaling: bool) -> Vec<Side> {
+    let n = pages.len();
+    let per_min = |v: &[f64]| v.len() as f64 * 60.0 / v.iter().sum::<f64>();
+    let mut sides: Vec<Side> = [TESSERACT, CASCADE].into_iter().map(Side::new).collect();
+    for round in 1..=3 {
+        eprintln!("side by side, round {round} of 3...");
+        let c: f64 = ceiling_pass(pages).iter().sum();
+        let plain = per_min(&cli_pass(dir, pages, &[]));
+        let no_invert = per_min(&cli_pass(dir, pages, NO_INVERT));
+        for side in &mut sides {
+            let p = pipeline(pages, side.choice, 1, Preprocess::Full, 1).wall;
+            side.vs_ceiling.push(c / p);
+            let p_pm = n as f64 * 60.0 / p;
+            side.vs_cli.push(p_pm / plain);
+            side.vs_cli_ni.push(p_pm / no_invert);
+        }
+    }
+    for round in (1..=3).filter(|_| scaling) {
+        eprintln!("two threads against one, round {round} of 3...");
+        for side in &mut sides {
+            let one = pipeline(pages, side.choice, 1, Preprocess::Full, 2).wall;
+            let two = pipeline(pages, side.choice, 2, Preprocess::Full, 2).wall;
+            side.scaling.push(one / two);
+        }
+    }
+    sides
+}
+
+fn side_by_side_md(sides: &[Side]) -> String {
+    let listed = |v: &[f64], unit: &str| v.iter().map(|r| format!("{r:.2}{unit}")).collect::<Vec<_>>().join(", ");
+    let mut md = String::new();
+    for side in sides {
+        md.push_str(&format!(
+            "\n\nSide by side, `{}` (three rounds, each the ceiling's pass over all pages, the two CLI loops, then \
+             each pipeline on 1 thread): the pipeline's pages/min over the ceiling's {}, median **{:.2}**; over \
+             the CLI loop's {}, median **{:.2}x**; over the CLI loop's with inversion off {}, median **{:.2}x**.",
+            side.choice,
+            listed(&side.vs_ceiling, ""),
+            median(side.vs_ceiling.clone()),
+            listed(&side.vs_cli, "x"),
+            median(side.vs_cli.clone()),
+            listed(&side.vs_cli_ni, "x"),
+            median(side.vs_cli_ni.clone()),
+        ));
+        if !side.scaling.is_empty() {
+            md.push_str(&format!(
+                " Two threads against one as a stream (three rounds, each the pages fed twice to 1 thread then to \
+                 2): {}; median **{:.2}x**.",
+                listed(&side.scaling, "x"),
+                median(side.scaling.clone()),
+            ));
+        }
+    }
+    md
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
@@ -315,6 +379,12 @@ fn main() {
     let pages = load(dir.path(), &docs);
     let n = pages.len();
     eprintln!("{n} pages");
+    if args.iter().any(|a| a == "--rounds-only") {
+        // A quick look at the throughput targets: the side-by-side rounds alone.
+        let md = side_by_side_md(&side_by_side(dir.path(), &pages, false));
+        println!("{}", md.trim_start());
+        return;
+    }
 
     // Memory of one engine of each kind: resident size before and after
     // making it and reading one page (models load lazily).
@@ -406,53 +476,8 @@ fn main() {
             100.0 * one.ocr / one.wall
         ));
     }
-    // The machine's speed drifts over the minutes between the ceiling's pass
-    // and the pipeline's: rounds of the two, one right after the other,
-    // give ratios that share the machine's state; their median is quoted.
-    // The CLI loops run on the single-page files only: rates per page.
-    let mut sides: Vec<Side> = [TESSERACT, CASCADE].into_iter().map(Side::new).collect();
-    for round in 1..=3 {
-        eprintln!("side by side, round {round} of 3...");
-        let c: f64 = ceiling_pass(&pages).iter().sum();
-        let plain = per_min(&cli_pass(dir.path(), &pages, &[]));
-        let no_invert = per_min(&cli_pass(dir.path(), &pages, NO_INVERT));
-        for side in &mut sides {
-            let p = pipeline(&pages, side.choice, 1, Preprocess::Full, 1).wall;
-            side.vs_ceiling.push(c / p);
-            let p_pm = n as f64 * 60.0 / p;
-            side.vs_cli.push(p_pm / plain);
-            side.vs_cli_ni.push(p_pm / no_invert);
-        }
-    }
-    // Two threads against one as a stream (the pages fed twice), in rounds
-    // of the two one right after the other, for the same reason.
-    for round in 1..=3 {
-        eprintln!("two threads against one, round {round} of 3...");
-        for side in &mut sides {
-            let one = pipeline(&pages, side.choice, 1, Preprocess::Full, 2).wall;
-            let two = pipeline(&pages, side.choice, 2, Preprocess::Full, 2).wall;
-            side.scaling.push(one / two);
-        }
-    }
-    let listed = |v: &[f64], unit: &str| v.iter().map(|r| format!("{r:.2}{unit}")).collect::<Vec<_>>().join(", ");
-    for side in &sides {
-        md.push_str(&format!(
-            "\n\nSide by side, `{}` (three rounds, each the ceiling's pass over all pages, the two CLI loops, then \
-             each pipeline on 1 thread): the pipeline's pages/min over the ceiling's {}, median **{:.2}**; over \
-             the CLI loop's {}, median **{:.2}x**; over the CLI loop's with inversion off {}, median **{:.2}x**. \
-             Two threads against one as a stream (three rounds, each the pages fed twice to 1 thread then to 2): \
-             {}; median **{:.2}x**.",
-            side.choice,
-            listed(&side.vs_ceiling, ""),
-            median(side.vs_ceiling.clone()),
-            listed(&side.vs_cli, "x"),
-            median(side.vs_cli.clone()),
-            listed(&side.vs_cli_ni, "x"),
-            median(side.vs_cli_ni.clone()),
-            listed(&side.scaling, "x"),
-            median(side.scaling.clone()),
-        ));
-    }
+    let sides = side_by_side(dir.path(), &pages, true);
+    md.push_str(&side_by_side_md(&sides));
     md.push_str("\n\n| engine | level | preprocessing | pages | form type | fields right | accepted (straight-through) | accepted right | CPU s/page (median) |\n|---|---|---|---:|---:|---:|---:|---:|---:|\n");
     for (choice, one, _, raw) in &runs {
         for (label, run) in [("yes", one), ("no", raw)] {
