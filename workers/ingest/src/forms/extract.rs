@@ -684,7 +684,7 @@ fn exclusive_labels(lines: &[Line], form: &FormTemplate) -> Vec<Option<Hit>> {
 }
 
 fn best_label(lines: &[Line], labels: &[String], taken: &[Rect]) -> Option<Hit> {
-    labels.iter().filter_map(|l| layout::find(lines, l, taken)).min_by_key(|h| (h.distance, h.rect.y))
+    labels.iter().filter_map(|l| layout::find(lines, l, taken)).min_by_key(Hit::rank)
 }
 
 /// Right of the label (past a cell border there), to the next label on the
@@ -1105,12 +1105,25 @@ mod tests {
     }
 
     #[test]
+    fn a_label_ranks_its_variants_alike_before_their_words_in_a_sentence() {
+        // The traditional label read one off before its colon; the simplified
+        // variant exact only inside the sentence below.
+        let words =
+            [word("買受入：高玉娜", 100, 300, 0.9, 1), word("出卖人与买受人根据有关法律法规", 100, 400, 0.9, 2)];
+        let lines = layout::lines(&words);
+        let labels = ["买受人".to_string(), "買受人".to_string()];
+        let h = best_label(&lines, &labels, &[]).expect("the label");
+        assert_eq!((h.rect.y, h.distance, h.ends_as_label), (300, 1, true));
+    }
+
+    #[test]
     fn a_missing_label_is_looked_for_in_its_column_between_its_neighbours() {
         // Labels one row (100 px) apart in a column at x = 190: the third is
         // missing, and the sixth, expected two rows under the fourth; the
         // fifth, on a row of its own, stands further right and is not in
         // the column.
-        let hit = |x: u32, y: u32| Some(Hit { rect: Rect { x, y: y - 20, w: 160, h: 40 }, distance: 0 });
+        let hit =
+            |x: u32, y: u32| Some(Hit { rect: Rect { x, y: y - 20, w: 160, h: 40 }, distance: 0, ends_as_label: true });
         let hits = [hit(190, 100), hit(192, 200), None, hit(190, 400), hit(660, 400), None];
         let places = expected_label_places(&hits, &[0, 1, 2, 3, 4, 5], true, 2000, 3000);
         assert_eq!(places.len(), 2, "{places:?}");
@@ -1133,7 +1146,8 @@ mod tests {
         // An ID card: name, gender with ethnicity beside it, birth date,
         // address, one row (100 px) apart. Gender and ethnicity are missing:
         // both on the second row, the ethnicity anywhere along it.
-        let hit = |x: u32, y: u32| Some(Hit { rect: Rect { x, y: y - 20, w: 100, h: 40 }, distance: 0 });
+        let hit =
+            |x: u32, y: u32| Some(Hit { rect: Rect { x, y: y - 20, w: 100, h: 40 }, distance: 0, ends_as_label: true });
         let hits = [hit(190, 100), None, None, hit(190, 300), hit(190, 400)];
         let places = expected_label_places(&hits, &[0, 1, 1, 2, 3], true, 2000, 3000);
         assert_eq!(places.len(), 1, "{places:?}");

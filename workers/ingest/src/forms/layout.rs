@@ -26,6 +26,34 @@ pub struct Hit {
     pub rect: Rect,
     /// Edit distance between the label and what was read.
     pub distance: usize,
+    /// Followed by a colon, a gap or nothing, as a label is; not its words
+    /// inside a sentence (出卖人与买受人根据...).
+    pub ends_as_label: bool,
+}
+
+impl Hit {
+    /// How a reading ranks as a label, best first: one ending as a label
+    /// does before the same words inside a sentence, however much closer
+    /// those are (a label under a seal, read one character off, is still
+    /// the label), then the closer, then the topmost. One order for all of a
+    /// label's variants (simplified and traditional): 買受人 under a seal
+    /// must beat the sentence's exact 买受人.
+    pub fn rank(&self) -> (bool, usize, u32) {
+        (!self.ends_as_label, self.distance, self.rect.y)
+    }
+}
+
+/// What a search looks for.
+#[derive(Clone, Copy, PartialEq)]
+enum Seek {
+    /// A title: within [`tolerance`] anywhere.
+    Title,
+    /// A label, best by [`Hit::rank`]; a line holding nothing but the
+    /// reading may be one character more off.
+    Label,
+    /// The closest reading of a label, as loosely as `Label`: whether
+    /// another label reads as close at a place.
+    Closest,
 }
 
 fn is_separator(c: char) -> bool {
@@ -95,28 +123,28 @@ pub fn tolerance(n: usize) -> usize {
 
 /// A title: the best match of `title` within [`tolerance`] in any line.
 pub fn find_title(lines: &[Line], title: &str) -> Option<Hit> {
-    search(lines, title, &|_| true, false)
+    search(lines, title, &|_| true, Seek::Title)
 }
 
-/// The best match of `label` in any line, away from places already `taken`:
-/// the smallest edit distance within [`tolerance`], the topmost of equals.
-/// A line holding nothing but the reading may be one character more off
-/// (labels only: a title so loosely matched could name the wrong form).
+/// The best match of `label` in any line (see [`Hit::rank`]), away from
+/// places already `taken`, within [`tolerance`]. A line holding nothing but
+/// the reading may be one character more off (labels only: a title so
+/// loosely matched could name the wrong form).
 pub fn find(lines: &[Line], label: &str, taken: &[Rect]) -> Option<Hit> {
-    search(lines, label, &|r| !taken.iter().any(|t| overlaps(t, r)), true)
+    search(lines, label, &|r| !taken.iter().any(|t| overlaps(t, r)), Seek::Label)
 }
 
-/// The best match of `label`, as [`find`] does, over `at`.
+/// The closest match of `label` over `at`, as loosely as [`find`].
 pub fn find_at(lines: &[Line], label: &str, at: Rect) -> Option<Hit> {
-    search(lines, label, &|r| overlaps(&at, r), true)
+    search(lines, label, &|r| overlaps(&at, r), Seek::Closest)
 }
 
-/// How a reading ranks as a label, best first: inside prose (a label's
-/// words not ending as a label does), edit distance, not ending as a label,
-/// not starting its line, height on the page.
-type Rank = (bool, usize, bool, bool, u32);
+/// A reading's place among others in [`search`], best first: inside a
+/// sentence (labels only), edit distance, not ending as a label, not
+/// starting its line, height.
+type Key = (bool, usize, bool, bool, u32);
 
-fn search(lines: &[Line], label: &str, keep: &dyn Fn(&Rect) -> bool, alone_looser: bool) -> Option<Hit> {
+fn search(lines: &[Line], label: &str, keep: &dyn Fn(&Rect) -> bool, seek: Seek) -> Option<Hit> {
     let want: Vec<char> = to_half_width(label).chars().filter(|c| !is_separator(*c)).collect();
     let n = want.len();
     if n == 0 {
@@ -126,14 +154,14 @@ fn search(lines: &[Line], label: &str, keep: &dyn Fn(&Rect) -> bool, alone_loose
     // A line that holds nothing but the reading (a label alone in its cell,
     // its value detected apart) may be one character more off: 住地 for
     // 住址, 姓 alone with 名 lost under a seal, 聊聚电话 for 联系电话.
-    let tol_alone = if !alone_looser {
+    let tol_alone = if seek == Seek::Title {
         tol
     } else if n <= 2 {
         1
     } else {
         tol + 1
     };
-    let mut best: Option<(Rank, Hit)> = None;
+    let mut best: Option<(Key, Hit)> = None;
     for line in lines {
         let all = &line.glyphs;
         let kept: Vec<usize> = (0..all.len()).filter(|&i| !is_separator(all[i].c)).collect();
@@ -158,24 +186,21 @@ fn search(lines: &[Line], label: &str, keep: &dyn Fn(&Rect) -> bool, alone_loose
                 };
                 let x1 = span.iter().map(|g| g.x1).max().unwrap_or(0);
                 let y1 = span.iter().map(|g| g.y1).max().unwrap_or(0);
-                let hit = Hit { rect: Rect { w: x1 - rect.x, h: y1 - rect.y, ..rect }, distance: d };
+                let last = kept[start + len - 1];
+                let ends_as_label = all.get(last + 1).is_none_or(|n| {
+                    matches!(n.c, ':' | '：') || n.x0 > all[last].x1 + (all[last].x1 - all[last].x0) / 2
+                });
+                let rect = Rect { w: x1 - rect.x, h: y1 - rect.y, ..rect };
+                let hit = Hit { rect, distance: d, ends_as_label };
                 if !keep(&hit.rect) {
                     continue;
                 }
-                // A label is followed by a colon, a gap or nothing, and
-                // starts its line or cell; the same words inside a sentence
-                // (出卖人与买受人根据...) come after every reading that ends
-                // as a label does, however much closer they are: a label
-                // under a seal, read one character off, is still the label
-                // (measured: a contract's seller and buyer under its seal
-                // were taken from the sentence below them, on seed 2's
-                // noisy page 00019; the change read 1-4% more hard values
-                // right on three of five corpora and lost none).
-                let last = kept[start + len - 1];
-                let ends = all.get(last + 1).is_none_or(|n| {
-                    matches!(n.c, ':' | '：') || n.x0 > all[last].x1 + (all[last].x1 - all[last].x0) / 2
-                });
-                let key = (!ends && alone_looser, d, !ends, start != 0, hit.rect.y);
+                // Labels first by `Hit::rank` (measured: a contract's seller
+                // and buyer under its seal were taken from the sentence below
+                // them, seed 2's noisy 00019, while the closest came first);
+                // among equals, a reading that starts its line or cell.
+                let in_prose = seek == Seek::Label && !ends_as_label;
+                let key = (in_prose, d, !ends_as_label, start != 0, hit.rect.y);
                 if best.is_none_or(|(k, _)| key < k) {
                     best = Some((key, hit));
                 }
