@@ -28,8 +28,10 @@ pub struct PageRead {
 
 /// `readers`: the engine that reads the page and, where the site has one, a
 /// second engine for what it leaves in doubt (see [`forms::analyse`]).
-/// `seals`: where the decoded page had seal ink (see [`img::Seals`]); values
-/// under it go to review.
+/// `seals`: where the decoded page had red seal ink (see [`img::Seals`]);
+/// where it had none, seals are looked for by their rings. Values under a
+/// seal go to review. Unprocessed pages ([`Preprocess::None`]) are not
+/// binarised, so there only red seals are known.
 pub fn read_page(
     readers: Readers<'_>,
     page: &GrayImage,
@@ -54,8 +56,16 @@ pub fn read_page(
             // Values are read twice: on the binarised page and on the grey
             // one, whose errors differ; agreement is what accepts a value.
             let mut binary = prepared.binary;
+            // A page without red ink may still carry a seal (a grey scan, a
+            // photocopy): it is looked for by its ring, before the ring's
+            // straight-looking flanks go with the ruling lines.
+            let seals = if seals.is_empty() {
+                let (w, h) = binary.dimensions();
+                img::Seals::from_rings(w, h, &img::find_rings(&binary))
+            } else {
+                seals.turned(-prepared.skew_degrees)
+            };
             let rulings = img::remove_rulings(&mut binary);
-            let seals = seals.turned(-prepared.skew_degrees);
             let images = PageImages { grey: &prepared.grey, binary: Some(&binary), rulings: &rulings, seals: &seals };
             forms::analyse(readers, &images, templates, thresholds, today)?
         }

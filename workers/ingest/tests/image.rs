@@ -2,7 +2,8 @@
 
 use dangan_corpus::{Fonts, FormKind, Level, Page};
 use dangan_ingest::image::{
-    DecodeError, Limits, decode, decode_scans, estimate_skew, ink_ratio, prepare, sauvola, sha256_hex, thumbnail_png,
+    DecodeError, Limits, Seals, decode, decode_scans, estimate_skew, find_rings, ink_ratio, prepare, sauvola,
+    sha256_hex, thumbnail_png,
 };
 use dangan_ingest::ocr::Rect;
 use image::{DynamicImage, GrayImage};
@@ -150,31 +151,87 @@ fn digests_and_thumbnails() {
 #[test]
 fn seals_are_found_over_the_value_they_were_pressed_on_and_nowhere_else() {
     let f = fonts();
-    // The seal's outer radius: 19 mm and its ring.
-    let radius = 20.5 * DPI as f32 / 25.4;
-    let rect = |b: [f32; 4]| Rect { x: b[0] as u32, y: b[1] as u32, w: (b[2] - b[0]) as u32, h: (b[3] - b[1]) as u32 };
     for (i, kind) in FormKind::ALL.iter().enumerate() {
         for seed in [1u64, 2] {
             let p = dangan_corpus::page(&f, *kind, Level::Hard, DPI, seed * 10 + i as u64);
             // As the corpus stores hard pages: a poor JPEG.
             let jpeg = dangan_corpus::encode(std::slice::from_ref(&p), dangan_corpus::Format::Jpeg(30)).unwrap();
             let seals = decode_scans(&jpeg, &Limits::default()).unwrap().remove(0).seals;
-            let stamped = p.truth.stamped_field.as_deref().expect("hard pages carry a seal");
-            let centre = |b: [f32; 4]| ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
-            let at = p.truth.fields.iter().find(|t| t.field.key == stamped).unwrap();
-            assert!(seals.covers(rect(at.bbox)), "{kind:?} seed {seed}: the seal over {stamped} was not found");
-            let (sx, sy) = centre(at.bbox);
-            for t in &p.truth.fields {
-                // Nearest point of the value's box to the seal's centre.
-                let dx = (sx - sx.clamp(t.bbox[0], t.bbox[2])).abs();
-                let dy = (sy - sy.clamp(t.bbox[1], t.bbox[3])).abs();
-                if (dx * dx + dy * dy).sqrt() > radius + 4.0 {
-                    assert!(!seals.covers(rect(t.bbox)), "{kind:?} seed {seed}: {} is clear of the seal", t.field.key);
-                }
-            }
+            assert_seal_map(&p, &seals, &format!("{kind:?} seed {seed}"), |b| b);
         }
         // Black and blue ink on a clean page is no seal.
         let clean = dangan_corpus::page(&f, *kind, Level::Clean, DPI, 3);
         assert!(decode_scans(&png(&clean), &Limits::default()).unwrap()[0].seals.is_empty(), "{kind:?}");
     }
+}
+
+/// Values a seal covers and values well clear of it, as the corpus drew them
+/// (`turn`: the page's boxes turned into the frame the map is of).
+fn assert_seal_map(p: &Page, seals: &Seals, what: &str, turn: impl Fn([f32; 4]) -> [f32; 4]) {
+    let radius = 20.5 * DPI as f32 / 25.4;
+    let rect = |b: [f32; 4]| Rect { x: b[0] as u32, y: b[1] as u32, w: (b[2] - b[0]) as u32, h: (b[3] - b[1]) as u32 };
+    let centre = |b: [f32; 4]| ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+    let stamped = p.truth.stamped_field.as_deref().expect("a stamped page");
+    let at = turn(p.truth.fields.iter().find(|t| t.field.key == stamped).unwrap().bbox);
+    assert!(seals.covers(rect(at)), "{what}: the seal over {stamped} was not found");
+    let (sx, sy) = centre(at);
+    for t in &p.truth.fields {
+        let b = turn(t.bbox);
+        // Nearest point of the value's box to the seal's centre.
+        let dx = (sx - sx.clamp(b[0], b[2])).abs();
+        let dy = (sy - sy.clamp(b[1], b[3])).abs();
+        if (dx * dx + dy * dy).sqrt() > radius + 4.0 {
+            assert!(!seals.covers(rect(b)), "{what}: {} is clear of the seal", t.field.key);
+        }
+    }
+}
+
+#[test]
+fn seals_on_grey_pages_are_found_by_their_ring_and_nowhere_else() {
+    let f = fonts();
+    let mut stamped = 0;
+    for (i, kind) in FormKind::ALL.iter().enumerate() {
+        for (level, seed) in [(Level::Hard, 1u64), (Level::Hard, 2), (Level::Noisy, 3), (Level::Clean, 4)] {
+            let mut p = dangan_corpus::page(&f, *kind, level, DPI, seed * 10 + i as u64);
+            if level != Level::Hard {
+                // Noisy pages carry a seal now and then; these carry none,
+                // so that a ring found on them is a false one.
+                p = (0..40)
+                    .map(|s| dangan_corpus::page(&f, *kind, level, DPI, 1000 * seed + s))
+                    .find(|p| p.truth.stamped_field.is_none())
+                    .expect("an unstamped page");
+            }
+            // As bulk scanners store pages: grey, in a TIFF, so no red.
+            let tiff = dangan_corpus::encode(std::slice::from_ref(&p), dangan_corpus::Format::Tiff).unwrap();
+            let scan = decode_scans(&tiff, &Limits::default()).unwrap().remove(0);
+            assert!(scan.seals.is_empty(), "a grey page has no red to find");
+            let prepared = prepare(&scan.grey);
+            let (w, h) = prepared.binary.dimensions();
+            let rings = find_rings(&prepared.binary);
+            let what = format!("{kind:?} {level:?} seed {seed}");
+            if p.truth.stamped_field.is_none() {
+                assert_eq!(rings, Vec::new(), "{what}: no seal on the page");
+                continue;
+            }
+            assert_eq!(rings.len(), 1, "{what}: one seal, found {rings:?}");
+            stamped += 1;
+            // The map is of the straightened page: turn the drawn boxes
+            // (their corners, about the centre) as `prepare` turned the page.
+            let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+            let (sin, cos) = (-prepared.skew_degrees).to_radians().sin_cos();
+            let turn = |b: [f32; 4]| {
+                let pts = [(b[0], b[1]), (b[2], b[1]), (b[0], b[3]), (b[2], b[3])].map(|(x, y)| {
+                    let (dx, dy) = (x - cx, y - cy);
+                    (cos * dx - sin * dy + cx, sin * dx + cos * dy + cy)
+                });
+                let xs = pts.map(|p| p.0);
+                let ys = pts.map(|p| p.1);
+                let min = |v: [f32; 4]| v.iter().copied().fold(f32::MAX, f32::min);
+                let max = |v: [f32; 4]| v.iter().copied().fold(f32::MIN, f32::max);
+                [min(xs), min(ys), max(xs), max(ys)]
+            };
+            assert_seal_map(&p, &Seals::from_rings(w, h, &rings), &what, turn);
+        }
+    }
+    assert_eq!(stamped, 2 * FormKind::ALL.len());
 }

@@ -6,6 +6,7 @@ mod binarize;
 mod decode;
 mod deskew;
 mod ink;
+mod rings;
 mod rulings;
 mod seals;
 
@@ -13,6 +14,7 @@ pub use binarize::{ink_ratio, is_blank, sauvola};
 pub use decode::{DecodeError, Limits, Scan, decode, decode_scans};
 pub use deskew::{estimate_skew, rotate};
 pub use ink::ink_extent;
+pub use rings::{Ring, find_rings};
 pub use rulings::{Rulings, remove_rulings};
 pub use seals::Seals;
 

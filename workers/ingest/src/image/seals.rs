@@ -5,6 +5,7 @@
 //! never accepted without a person looking at it; this map says where.
 
 use super::decode::redness;
+use super::rings::Ring;
 use crate::ocr::Rect;
 
 /// Side of a cell of the map, in page pixels.
@@ -62,6 +63,29 @@ impl SealsBuilder {
 }
 
 impl Seals {
+    /// The map of a page whose seals were found by their rings (a grey
+    /// page): all of each seal's disc counts as seal ink, since its star and
+    /// name hide strokes as its ring does.
+    pub fn from_rings(width: u32, height: u32, rings: &[Ring]) -> Self {
+        let mut b = SealsBuilder::new(width, height);
+        for ring in rings {
+            // Out to the ring's outer edge and a little more (its line is
+            // 1-1.5 mm, the radius is to its middle).
+            let reach = ring.radius * 1.1;
+            let cells = |c: f32| ((c - reach).max(0.0) as u32 / CELL, (c + reach).max(0.0) as u32 / CELL);
+            let ((x0, x1), (y0, y1)) = (cells(ring.cx), cells(ring.cy));
+            for row in y0..=y1.min(b.seals.rows - 1) {
+                for col in x0..=x1.min(b.seals.cols - 1) {
+                    let (x, y) = ((col as f32 + 0.5) * CELL as f32, (row as f32 + 0.5) * CELL as f32);
+                    if (x - ring.cx).hypot(y - ring.cy) <= reach {
+                        b.seals.counts[(row * b.seals.cols + col) as usize] = (CELL * CELL) as u8;
+                    }
+                }
+            }
+        }
+        b.finish()
+    }
+
     /// No seal ink on the page (a grey scan has no colour to find it by).
     pub fn is_empty(&self) -> bool {
         self.counts.is_empty()
@@ -133,5 +157,19 @@ mod tests {
         assert!(!t.covers(Rect { x: 300, y: 40, w: 40, h: 20 }));
         let grey = SealsBuilder::new(w, h).finish();
         assert!(grey.is_empty() && grey.red_in(Rect { x: 0, y: 0, w, h }) == 0);
+    }
+
+    #[test]
+    fn a_ring_marks_its_whole_disc() {
+        let s = Seals::from_rings(400, 300, &[Ring { cx: 200.0, cy: 150.0, radius: 50.0 }]);
+        // The centre, where the value lies, as well as the line.
+        assert!(s.covers(Rect { x: 180, y: 140, w: 40, h: 20 }));
+        assert!(s.covers(Rect { x: 240, y: 140, w: 20, h: 20 }));
+        assert!(!s.covers(Rect { x: 270, y: 140, w: 60, h: 20 }));
+        assert!(!s.covers(Rect { x: 180, y: 220, w: 40, h: 20 }));
+        assert!(Seals::from_rings(400, 300, &[]).is_empty());
+        // A ring reaching past the page's edge is cut to it.
+        let edge = Seals::from_rings(400, 300, &[Ring { cx: 390.0, cy: 290.0, radius: 50.0 }]);
+        assert!(edge.covers(Rect { x: 370, y: 270, w: 30, h: 30 }));
     }
 }
