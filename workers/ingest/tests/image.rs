@@ -215,21 +215,9 @@ fn seals_on_grey_pages_are_found_by_their_ring_and_nowhere_else() {
             }
             assert_eq!(rings.len(), 1, "{what}: one seal, found {rings:?}");
             stamped += 1;
-            // The map is of the straightened page: turn the drawn boxes
-            // (their corners, about the centre) as `prepare` turned the page.
-            let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-            let (sin, cos) = (-prepared.skew_degrees).to_radians().sin_cos();
-            let turn = |b: [f32; 4]| {
-                let pts = [(b[0], b[1]), (b[2], b[1]), (b[0], b[3]), (b[2], b[3])].map(|(x, y)| {
-                    let (dx, dy) = (x - cx, y - cy);
-                    (cos * dx - sin * dy + cx, sin * dx + cos * dy + cy)
-                });
-                let xs = pts.map(|p| p.0);
-                let ys = pts.map(|p| p.1);
-                let min = |v: [f32; 4]| v.iter().copied().fold(f32::MAX, f32::min);
-                let max = |v: [f32; 4]| v.iter().copied().fold(f32::MIN, f32::max);
-                [min(xs), min(ys), max(xs), max(ys)]
-            };
+            // The map is of the straightened page: the drawn boxes are
+            // turned back as `prepare` turned the page.
+            let turn = |b| dangan_corpus::degrade::rotate_box(b, -prepared.skew_degrees, w, h);
             assert_seal_map(&p, &Seals::from_rings(w, h, &rings), &what, turn);
         }
     }
