@@ -31,7 +31,9 @@
 //! readings together still leave the value in doubt, it reads the value
 //! once more, on its other rendering of the page, and its two readings
 //! decide under its own thresholds, unless the first engine's readings
-//! agree on another value.
+//! agree on another value. A value under a seal, which goes to review
+//! whatever its readings, is read again by the second engine alone: its
+//! reading is the reviewer's suggestion.
 
 use chrono::NaiveDate;
 use image::GrayImage;
@@ -199,7 +201,8 @@ pub fn analyse(
             None
         };
         let read_at = images.binary.and_then(|b| ink_extent(b, region)).unwrap_or(region);
-        pending.push(Pending { field: i, region, read_at, reads, under_seal, result, settled: false });
+        let seal_decides = under_seal && seal_decides(&f.key, f.ty);
+        pending.push(Pending { field: i, region, read_at, reads, under_seal, seal_decides, result, settled: false });
     }
     // Each value is read again from its own region, first on the other
     // rendering of the page (its errors are the least like the layout
@@ -212,8 +215,16 @@ pub fn analyse(
     let ty = |p: &Pending| form.fields[p.field].ty;
     let has_second = second.is_some();
     let second_first = |p: &Pending| has_second && second_reads_first(ty(p));
-    let first_again: Vec<usize> =
-        (0..pending.len()).filter(|&i| pending[i].result.is_none() && !second_first(&pending[i])).collect();
+    // A value the seal decides is read by the second engine alone where
+    // there is one: its reading is the surer suggestion under seal ink. With
+    // one engine it is read as any other value, a third reading breaking a
+    // tie between two.
+    let first_again: Vec<usize> = (0..pending.len())
+        .filter(|&i| {
+            let p = &pending[i];
+            p.result.is_none() && !second_first(p) && !(has_second && p.seal_decides)
+        })
+        .collect();
     if let Some(other) = other.filter(|_| !first_again.is_empty()) {
         engine.set_page(other)?;
         for &i in &first_again {
@@ -249,7 +260,7 @@ pub fn analyse(
         .filter(|&i| {
             let p = &pending[i];
             if has_second {
-                second_first(p) && p.result.as_ref().is_some_and(|r| !r.accepted)
+                second_first(p) && p.result.as_ref().is_some_and(|r| !r.accepted) && !p.seal_decides
             } else {
                 p.result.is_none()
             }
@@ -299,7 +310,9 @@ pub fn analyse(
         // An ID number's check character catches a digit lost or changed
         // under the seal: agreeing readings of a valid one stand.
         let checked_under_seal = f.ty == FieldType::IdNumber && p.settled;
-        if r.accepted && p.under_seal && !checked_under_seal {
+        // The seal is named as the reason even where the readings alone
+        // would not have been accepted: it is what the reviewer must know.
+        if (r.accepted || p.seal_decides) && p.under_seal && !checked_under_seal {
             r.accepted = false;
             r.review_reason = UNDER_SEAL.into();
         }
@@ -347,6 +360,19 @@ fn reads_again(p: &Pending, ty: FieldType, today: NaiveDate) -> bool {
         firsts.iter().any(|c| c.is_valid() && *c != own && firsts.iter().filter(|d| *d == c).count() >= 2);
     doubtful && !seal_decides && own.is_valid() && !firsts_agree_otherwise
 }
+
+/// Whether seal ink over a value of this field sends it to review whatever
+/// its readings, so that readings past the reviewer's suggestion are
+/// wasted. Not an ID number (agreeing readings of a valid one stand: its
+/// check character catches a lost stroke), nor the gender and birth date an
+/// accepted ID number confirms (see `cross_check`), which are read as any
+/// other value is.
+fn seal_decides(key: &str, ty: FieldType) -> bool {
+    ty != FieldType::IdNumber && !ID_CONFIRMS.contains(&key)
+}
+
+/// The fields an accepted ID number confirms under a seal.
+const ID_CONFIRMS: [&str; 2] = ["birth_date", "gender"];
 
 /// Why a value read where seal ink lies goes to review.
 const UNDER_SEAL: &str = "a seal lies over the value: strokes under it may be lost";
@@ -500,6 +526,11 @@ struct Pending {
     read_at: Rect,
     reads: Vec<Reading>,
     under_seal: bool,
+    /// Under a seal that sends it to review whatever its readings (see
+    /// [`seal_decides`]). With a second engine it is read once more, by that
+    /// engine alone (the surer reader under seal ink), for the reviewer's
+    /// suggestion: further readings could not change the outcome.
+    seal_decides: bool,
     result: Option<FieldResult>,
     /// Accepted by agreeing readings that no further reading could outvote.
     settled: bool,
@@ -1040,13 +1071,23 @@ mod tests {
     /// second engine's region reads; with the number of region reads each
     /// engine had left untaken.
     fn one_field(
-        (label, key): (&str, &str),
+        field: (&str, &str),
         main: (&str, f32, &[Reading]),
         second: Option<&[Reading]>,
     ) -> (FieldResult, usize, usize) {
+        read_field(field, main, second, &Seals::default())
+    }
+
+    /// As [`one_field`], with `seals` on the page.
+    fn read_field(
+        (label, key): (&str, &str),
+        main: (&str, f32, &[Reading]),
+        second: Option<&[Reading]>,
+        seals: &Seals,
+    ) -> (FieldResult, usize, usize) {
         let page = GrayImage::from_pixel(1200, 1600, image::Luma([255]));
-        let (rulings, seals) = (Rulings::default(), Seals::default());
-        let images = blank_page_images(&page, &rulings, &seals);
+        let rulings = Rulings::default();
+        let images = blank_page_images(&page, &rulings, seals);
         let mut first = Scripted::new(field_on_a_form(label, main.0, main.1), main.2, false);
         let mut other = second.map(|reads| Scripted::new(Vec::new(), reads, true));
         let readers = Readers { main: &mut first, second: other.as_mut().map(|o| o as &mut dyn OcrEngine) };
@@ -1074,6 +1115,31 @@ mod tests {
             one_field(date, ("2019年5月20日", 0.6, &[r("2019年6月20日", 0.7)]), Some(&[r("2019年5月20日", 0.99)]));
         assert!(f.accepted && f.value == "2019-05-20", "{f:?}");
         assert_eq!((first_left, left), (0, 0));
+    }
+
+    #[test]
+    fn a_value_under_a_seal_is_read_for_its_suggestion_by_the_second_engine_alone() {
+        // A seal's ring over the move-in date (its value at 300-540, 300-340).
+        let seal = Seals::from_rings(1200, 1600, &[crate::image::Ring { cx: 420.0, cy: 320.0, radius: 90.0 }]);
+        let date = ("入住日期", "move_in_date");
+        let first_reads = [r("2019年5月20日", 0.9), r("2019年5月20日", 0.9)];
+        // With one engine it is read as any value is, and agreeing readings
+        // still go to review, for the seal.
+        let (f, first_left, _) = read_field(date, ("2019年5月20日", 0.6, &first_reads), None, &seal);
+        assert!(!f.accepted && f.review_reason == UNDER_SEAL && f.value == "2019-05-20", "{f:?}");
+        assert_eq!(first_left, 1, "read once more, settled by agreement");
+        // With a second engine, that engine reads it once, and the first
+        // engine not again: no reading could let it through.
+        let second = [r("2019年5月26日", 0.97), r("2019年5月26日", 0.99)];
+        let (f, first_left, left) = read_field(date, ("2019年5月20日", 0.6, &first_reads), Some(&second), &seal);
+        assert!(!f.accepted && f.review_reason == UNDER_SEAL, "{f:?}");
+        assert_eq!(f.value, "2019-05-26", "the surer reading is the suggestion");
+        assert_eq!((first_left, left), (2, 1));
+        // Without the seal the same readings go on to the first engine.
+        let (f, first_left, _) =
+            read_field(date, ("2019年5月20日", 0.6, &first_reads), Some(&second), &Seals::default());
+        assert!(f.accepted && f.value == "2019-05-20", "{f:?}");
+        assert_eq!(first_left, 1);
     }
 
     #[test]
