@@ -57,27 +57,36 @@ pub fn find_rings(binary: &GrayImage) -> Vec<Ring> {
     // it; a centre's votes are the ink cells on its circle. Candidates are
     // the centres whose circle is mostly ink.
     let mut candidates = Vec::new();
-    let mut votes = vec![0u16; (grid.cols * grid.rows) as usize];
-    let ink: Vec<(i32, i32)> =
-        (0..grid.rows).flat_map(|y| (0..grid.cols).map(move |x| (x, y))).filter(|&(x, y)| grid.ink(x, y)).collect();
+    // The votes are counted on the grid with a margin of the largest
+    // radius (plus the circle's rounding) all round, so that every vote
+    // lands inside and the inner loop needs no bounds check: the votes for
+    // centres on the page are the same, those in the margin are not read.
+    let pad = rmax + 1;
+    let stride = grid.cols + 2 * pad;
+    let mut votes = vec![0u16; (stride * (grid.rows + 2 * pad)) as usize];
+    let ink: Vec<usize> = (0..grid.rows)
+        .flat_map(|y| (0..grid.cols).map(move |x| (x, y)))
+        .filter(|&(x, y)| grid.ink(x, y))
+        .map(|(x, y)| ((y + pad) * stride + x + pad) as usize)
+        .collect();
     for r in rmin..=rmax {
         let circle = circle(r);
+        let offsets: Vec<isize> = circle.iter().map(|&(dx, dy)| (dy * stride + dx) as isize).collect();
         votes.fill(0);
-        for &(x, y) in &ink {
-            for &(dx, dy) in &circle {
-                let (cx, cy) = (x + dx, y + dy);
-                if cx >= 0 && cy >= 0 && cx < grid.cols && cy < grid.rows {
-                    votes[(cy * grid.cols + cx) as usize] += 1;
-                }
+        for &i in &ink {
+            for &o in &offsets {
+                votes[i.wrapping_add_signed(o)] += 1;
             }
         }
         // A first sieve, looser than the check below: the 1-cell circle of
         // a centre one cell off the ring's still runs mostly inside its line.
         let need = (circle.len() as f32 * RING * 0.7) as u16;
-        for (i, &v) in votes.iter().enumerate() {
-            if v >= need {
-                let (x, y) = (i as i32 % grid.cols, i as i32 / grid.cols);
-                candidates.push((v as f32 / circle.len() as f32, x, y, r));
+        for y in 0..grid.rows {
+            let row = ((y + pad) * stride + pad) as usize;
+            for (x, &v) in votes[row..row + grid.cols as usize].iter().enumerate() {
+                if v >= need {
+                    candidates.push((v as f32 / circle.len() as f32, x as i32, y, r));
+                }
             }
         }
     }
@@ -136,7 +145,7 @@ impl Grid {
             let row = &px[(y * w) as usize..(y * w + cols * cell) as usize];
             let base = (y / cell * cols) as usize;
             for (i, chunk) in row.chunks_exact(cell as usize).enumerate() {
-                count[base + i] += chunk.iter().filter(|&&v| v == 0).count() as u32;
+                count[base + i] += chunk.iter().map(|&v| u32::from(v == 0)).sum::<u32>();
             }
         }
         let need = ((cell * cell) as f32 * CELL_INK).ceil().max(1.0) as u32;
@@ -151,9 +160,9 @@ impl Grid {
     /// Share of the steps around the circle of radius `r` about `(x, y)`
     /// that find ink within `band` cells of it (outwards for a positive band).
     fn around(&self, x: i32, y: i32, r: f32, band: std::ops::RangeInclusive<i32>) -> f32 {
-        let hits = (0..STEPS)
-            .filter(|&s| {
-                let (sin, cos) = (s as f32 * std::f32::consts::TAU / STEPS as f32).sin_cos();
+        let hits = steps()
+            .iter()
+            .filter(|&&(sin, cos)| {
                 band.clone().any(|d| {
                     let rr = r + d as f32;
                     self.ink(x + (cos * rr).round() as i32, y + (sin * rr).round() as i32)
@@ -172,6 +181,12 @@ impl Grid {
             && self.around(x, y, r, -gap - 1..=-gap) <= BESIDE
             && self.around(x, y, r, gap..=gap + 1) <= BESIDE
     }
+}
+
+/// The sine and cosine of each step around a circle, computed once.
+fn steps() -> &'static [(f32, f32); STEPS] {
+    static STEP: std::sync::OnceLock<[(f32, f32); STEPS]> = std::sync::OnceLock::new();
+    STEP.get_or_init(|| std::array::from_fn(|s| (s as f32 * std::f32::consts::TAU / STEPS as f32).sin_cos()))
 }
 
 #[cfg(test)]
