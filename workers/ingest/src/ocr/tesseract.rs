@@ -162,21 +162,6 @@ fn offset(mut words: Vec<Word>, r: Rect) -> Vec<Word> {
     words
 }
 
-/// The page at half size, each pixel the mean of a 2x2 block.
-fn half(page: &GrayImage) -> GrayImage {
-    let (hw, hh) = (page.width() / 2, page.height() / 2);
-    let (w, data) = (page.width() as usize, page.as_raw());
-    let mut out = vec![0u8; hw as usize * hh as usize];
-    for (y, row) in out.chunks_exact_mut(hw as usize).enumerate() {
-        let (a, b) = (&data[2 * y * w..(2 * y + 1) * w], &data[(2 * y + 1) * w..(2 * y + 2) * w]);
-        for (x, p) in row.iter_mut().enumerate() {
-            let sum = a[2 * x] as u32 + a[2 * x + 1] as u32 + b[2 * x] as u32 + b[2 * x + 1] as u32;
-            *p = ((sum + 2) / 4) as u8;
-        }
-    }
-    GrayImage::from_raw(hw, hh, out).expect("buffer of the image's size")
-}
-
 /// The words of a recognised image, as tesseract's TSV.
 fn tsv(t: &mut Tesseract) -> Result<String, OcrError> {
     t.get_tsv_text(0).map_err(|e| OcrError::Failed(e.to_string()))
@@ -225,7 +210,7 @@ impl OcrEngine for TesseractEngine {
         if page.width() < QUICK_MIN_WIDTH {
             return Ok(None);
         }
-        let small = half(page);
+        let small = crate::image::half_size(page);
         let psm = PageSegMode::PsmSingleColumn;
         let tsv = self.main.read(self.datapath.as_deref(), &small, RESOLUTION / 2, psm, Charset::Any, tsv)?;
         let mut words = parse_tsv(&tsv);
@@ -279,14 +264,6 @@ fn parse_tsv(tsv: &str) -> Vec<Word> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn half_size_pages_average_2x2_blocks() {
-        // 5 x 3: the odd last column and row are dropped.
-        let data = [0, 100, 200, 255, 9, 4, 100, 255, 255, 9, 9, 9, 9, 9, 9];
-        let small = half(&GrayImage::from_raw(5, 3, data.to_vec()).unwrap());
-        assert_eq!((small.as_raw().clone(), small.width(), small.height()), (vec![51, 241], 2, 1));
-    }
 
     #[test]
     fn a_region_is_cut_out_and_its_words_put_back() {
