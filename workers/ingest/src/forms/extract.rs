@@ -311,9 +311,10 @@ pub fn analyse(
         // An ID number's check character catches a digit lost or changed
         // under the seal: agreeing readings of a valid one stand.
         let checked_under_seal = f.ty == FieldType::IdNumber && p.settled;
-        // The seal is named as the reason even where the readings alone
-        // would not have been accepted: it is what the reviewer must know.
-        if (r.accepted || p.seal_decides) && p.under_seal && !checked_under_seal {
+        // Where the seal decides, it is named as the reason even if the
+        // readings alone would not have been accepted: it is what the
+        // reviewer must know.
+        if p.seal_decides || (r.accepted && p.under_seal && !checked_under_seal) {
             r.accepted = false;
             r.review_reason = UNDER_SEAL.into();
         }
@@ -355,15 +356,17 @@ fn second_reads_first(ty: FieldType) -> bool {
 /// readings agree with each other on another value (two readers apart
 /// disagree: for a person to settle), nor under seal ink, where the value
 /// goes to review whatever its readings, unless it is an ID number (whose
-/// check character a lost stroke cannot pass).
+/// check character a lost stroke cannot pass). A sealed gender or birth
+/// date is not read again either, although an accepted ID number may
+/// confirm it: its readings so far are what `cross_check` compares.
 fn reads_again(p: &Pending, ty: FieldType, today: NaiveDate) -> bool {
     let doubtful = p.result.as_ref().is_some_and(|r| !r.accepted);
-    let seal_decides = p.under_seal && ty != FieldType::IdNumber;
+    let sealed = p.under_seal && ty != FieldType::IdNumber;
     let own = values::check(ty, &p.reads[0].text, today);
     let firsts: Vec<Checked> = p.reads[1..].iter().map(|r| values::check(ty, &r.text, today)).collect();
     let firsts_agree_otherwise =
         firsts.iter().any(|c| c.is_valid() && *c != own && firsts.iter().filter(|d| *d == c).count() >= 2);
-    doubtful && !seal_decides && own.is_valid() && !firsts_agree_otherwise
+    doubtful && !sealed && own.is_valid() && !firsts_agree_otherwise
 }
 
 /// Whether seal ink over a value of this field sends it to review whatever
@@ -376,8 +379,10 @@ fn seal_decides(key: &str, ty: FieldType) -> bool {
     ty != FieldType::IdNumber && !ID_CONFIRMS.contains(&key)
 }
 
-/// The fields an accepted ID number confirms under a seal.
-const ID_CONFIRMS: [&str; 2] = ["birth_date", "gender"];
+/// The fields an accepted ID number confirms under a seal (see `cross_check`).
+const ID_CONFIRMS: [&str; 2] = [BIRTH_DATE, GENDER];
+const BIRTH_DATE: &str = "birth_date";
+const GENDER: &str = "gender";
 
 /// Why a value read where seal ink lies goes to review.
 const UNDER_SEAL: &str = "a seal lies over the value: strokes under it may be lost";
@@ -890,12 +895,12 @@ fn cross_check(fields: &mut [FieldResult]) {
     // A form without the field (a registration form has no birth date) has no entry to check.
     let birth_date = number.birth_date().to_string();
     let gender = if number.is_male() { "male" } else { "female" };
-    check("birth_date", birth_date.clone(), fields);
-    check("gender", gender.into(), fields);
+    check(BIRTH_DATE, birth_date.clone(), fields);
+    check(GENDER, gender.into(), fields);
     // After the checks, which may have put the ID number in doubt.
     if fields[id].accepted {
         for f in fields.iter_mut() {
-            let agrees = (f.key == "birth_date" && f.value == birth_date) || (f.key == "gender" && f.value == gender);
+            let agrees = (f.key == BIRTH_DATE && f.value == birth_date) || (f.key == GENDER && f.value == gender);
             if agrees && f.valid == Some(true) && f.review_reason == UNDER_SEAL {
                 f.accepted = true;
                 f.review_reason = String::new();
