@@ -202,8 +202,7 @@ pub fn analyse(
             None
         };
         let read_at = images.binary.and_then(|b| ink_extent(b, region)).unwrap_or(region);
-        let seal_decides = under_seal && seal_decides(&f.key, f.ty);
-        pending.push(Pending { field: i, region, read_at, reads, under_seal, seal_decides, result, settled: false });
+        pending.push(Pending { field: i, region, read_at, reads, under_seal, result, settled: false });
     }
     // Each value is read again from its own region, first on the other
     // rendering of the page (its errors are the least like the layout
@@ -216,6 +215,9 @@ pub fn analyse(
     let ty = |p: &Pending| form.fields[p.field].ty;
     let has_second = second.is_some();
     let second_first = |p: &Pending| has_second && second_reads_first(ty(p));
+    // Under a seal that sends the value to review whatever its readings:
+    // with a second engine it is read once more, by that engine alone.
+    let decided_by_seal = |p: &Pending| p.under_seal && seal_decides(&form.fields[p.field].key, ty(p));
     // A value the seal decides is read by the second engine alone where
     // there is one: its reading is the surer suggestion under seal ink. With
     // one engine it is read as any other value, a third reading breaking a
@@ -223,7 +225,7 @@ pub fn analyse(
     let first_again: Vec<usize> = (0..pending.len())
         .filter(|&i| {
             let p = &pending[i];
-            p.result.is_none() && !second_first(p) && !(has_second && p.seal_decides)
+            p.result.is_none() && !second_first(p) && !(has_second && decided_by_seal(p))
         })
         .collect();
     if let Some(other) = other.filter(|_| !first_again.is_empty()) {
@@ -261,7 +263,7 @@ pub fn analyse(
         .filter(|&i| {
             let p = &pending[i];
             if has_second {
-                second_first(p) && p.result.as_ref().is_some_and(|r| !r.accepted) && !p.seal_decides
+                second_first(p) && p.result.as_ref().is_some_and(|r| !r.accepted) && !decided_by_seal(p)
             } else {
                 p.result.is_none()
             }
@@ -307,6 +309,7 @@ pub fn analyse(
     }
     for p in pending {
         let f = &form.fields[p.field];
+        let sealed = decided_by_seal(&p);
         let mut r = p.result.expect("every value decided above");
         // An ID number's check character catches a digit lost or changed
         // under the seal: agreeing readings of a valid one stand.
@@ -314,7 +317,7 @@ pub fn analyse(
         // Where the seal decides, it is named as the reason even if the
         // readings alone would not have been accepted: it is what the
         // reviewer must know.
-        if p.seal_decides || (r.accepted && p.under_seal && !checked_under_seal) {
+        if sealed || (r.accepted && p.under_seal && !checked_under_seal) {
             r.accepted = false;
             r.review_reason = UNDER_SEAL.into();
         }
@@ -540,11 +543,6 @@ struct Pending {
     read_at: Rect,
     reads: Vec<Reading>,
     under_seal: bool,
-    /// Under a seal that sends it to review whatever its readings (see
-    /// [`seal_decides`]). With a second engine it is read once more, by that
-    /// engine alone (the surer reader under seal ink), for the reviewer's
-    /// suggestion: further readings could not change the outcome.
-    seal_decides: bool,
     result: Option<FieldResult>,
     /// Accepted by agreeing readings that no further reading could outvote.
     settled: bool,

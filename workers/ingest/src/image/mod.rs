@@ -51,7 +51,8 @@ pub fn thumbnail_png(grey: &GrayImage, max: u32) -> Vec<u8> {
     // Halved by 2x2 means first while four times as large or more: nearly
     // the same averages, for less than averaging the whole page at once.
     let mut src = std::borrow::Cow::Borrowed(grey);
-    while src.width().max(src.height()) >= 4 * max {
+    // (`max(1)`: a zero size must not halve the page down to nothing forever.)
+    while src.width().max(src.height()) >= 4 * max.max(1) {
         src = std::borrow::Cow::Owned(half_size(&src));
     }
     let t = ::image::imageops::thumbnail(&*src, ((w * scale) as u32).max(1), ((h * scale) as u32).max(1));
