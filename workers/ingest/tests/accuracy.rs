@@ -67,15 +67,37 @@ fn score(mut readers: Readers<'_>) -> std::collections::BTreeMap<&'static str, S
                 Preprocess::Full,
             )
             .unwrap();
-            let s = by_level.entry(truth.level.as_str()).or_default();
-            s.pages += 1;
+            // The "mildly noisy" pages carry no seal (stamps over
+            // values are a mark of its hard ones); a third of this corpus's
+            // noisy pages do, so those without are scored on their own too.
+            let buckets: &[&str] = match (truth.level, &truth.stamped_field) {
+                (Level::Noisy, None) => &["noisy", MILD],
+                (level, _) => &[level.as_str()],
+            };
             let want = serde_json::to_value(truth.form).unwrap();
-            s.form_right += usize::from(r.extraction.form == want.as_str().unwrap());
+            for b in buckets {
+                let s = by_level.entry(b).or_default();
+                s.pages += 1;
+                s.form_right += usize::from(r.extraction.form == want.as_str().unwrap());
+            }
             for f in &truth.fields {
-                s.fields += 1;
-                let Some(got) = r.extraction.fields.iter().find(|x| x.key == f.field.key) else { continue };
+                let Some(got) = r.extraction.fields.iter().find(|x| x.key == f.field.key) else {
+                    buckets.iter().for_each(|b| by_level.get_mut(b).unwrap().fields += 1);
+                    continue;
+                };
                 let right = got.value == f.field.value;
-                s.right += usize::from(right);
+                for b in buckets {
+                    let s = by_level.get_mut(b).unwrap();
+                    s.fields += 1;
+                    s.right += usize::from(right);
+                    if got.accepted {
+                        s.accepted += 1;
+                        s.accepted_right += usize::from(right);
+                        if !right && f.field.key == "id_number" {
+                            s.wrong_ids_accepted += 1;
+                        }
+                    }
+                }
                 if !got.accepted && verbose {
                     eprintln!(
                         "{name} review {} {} {}: {:?}, truth {:?}: {}",
@@ -96,18 +118,11 @@ fn score(mut readers: Readers<'_>) -> std::collections::BTreeMap<&'static str, S
                         got.confidence
                     );
                 }
-                if got.accepted {
-                    s.accepted += 1;
-                    s.accepted_right += usize::from(right);
-                    if !right && f.field.key == "id_number" {
-                        s.wrong_ids_accepted += 1;
-                    }
-                    if !right {
-                        eprintln!(
-                            "{name} accepted wrongly: {} {}: {:?} (confidence {:.2}), truth {:?}",
-                            d.file, f.field.key, got.value, got.confidence, f.field.value
-                        );
-                    }
+                if got.accepted && !right {
+                    eprintln!(
+                        "{name} accepted wrongly: {} {}: {:?} (confidence {:.2}), truth {:?}",
+                        d.file, f.field.key, got.value, got.confidence, f.field.value
+                    );
                 }
             }
         }
@@ -130,8 +145,12 @@ fn pct(a: usize, b: usize) -> f64 {
     100.0 * a as f64 / b.max(1) as f64
 }
 
+/// The noisy pages without a seal, also counted among the noisy ones.
+const MILD: &str = "noisy without a seal";
+
+/// All pages: the three levels, each page once.
 fn total(by_level: &std::collections::BTreeMap<&str, Score>) -> Score {
-    by_level.values().fold(Score::default(), |a, s| Score {
+    by_level.iter().filter(|(level, _)| **level != MILD).map(|(_, s)| s).fold(Score::default(), |a, s| Score {
         pages: a.pages + s.pages,
         form_right: a.form_right + s.form_right,
         fields: a.fields + s.fields,
@@ -168,7 +187,7 @@ fn ppocr_accuracy_on_generated_scans() {
     let hard = &by_level["hard"];
     assert!(pct(hard.right, hard.fields) >= 85.0, "fields right on hard pages: {hard:?}");
     // The scan line's straight-through target, met by the default engine.
-    for level in ["clean", "noisy"] {
+    for level in ["clean", "noisy", MILD] {
         let s = &by_level[level];
         assert!(pct(s.accepted, s.fields) >= 90.0, "accepted on {level} pages: {s:?}");
     }
@@ -191,4 +210,6 @@ fn tesseract_with_ppocr_accuracy_on_generated_scans() {
     let (clean, noisy) = (&by_level["clean"], &by_level["noisy"]);
     assert!(pct(clean.accepted, clean.fields) >= 95.0, "accepted on clean pages: {clean:?}");
     assert!(pct(noisy.accepted, noisy.fields) >= 87.0, "accepted on noisy pages: {noisy:?}");
+    let mild = &by_level[MILD];
+    assert!(pct(mild.accepted, mild.fields) >= 90.0, "accepted on noisy pages without a seal: {mild:?}");
 }
