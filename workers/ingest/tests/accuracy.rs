@@ -30,6 +30,18 @@ struct Score {
     wrong_ids_accepted: usize,
 }
 
+impl Score {
+    fn add(&mut self, o: &Score) {
+        self.pages += o.pages;
+        self.form_right += o.form_right;
+        self.fields += o.fields;
+        self.right += o.right;
+        self.accepted += o.accepted;
+        self.accepted_right += o.accepted_right;
+        self.wrong_ids_accepted += o.wrong_ids_accepted;
+    }
+}
+
 /// The generated pages, made once for both engines.
 fn corpus() -> &'static (tempfile::TempDir, Vec<dangan_corpus::DocTruth>) {
     static CORPUS: OnceLock<(tempfile::TempDir, Vec<dangan_corpus::DocTruth>)> = OnceLock::new();
@@ -67,40 +79,29 @@ fn score(mut readers: Readers<'_>) -> std::collections::BTreeMap<&'static str, S
                 Preprocess::Full,
             )
             .unwrap();
-            // The "mildly noisy" pages carry no seal (stamps over
-            // values are a mark of its hard ones); a third of this corpus's
-            // noisy pages do, so those without are scored on their own too.
-            let buckets: &[&str] = match (truth.level, &truth.stamped_field) {
-                (Level::Noisy, None) => &["noisy", MILD],
-                (level, _) => &[level.as_str()],
-            };
             let want = serde_json::to_value(truth.form).unwrap();
-            for b in buckets {
-                let s = by_level.entry(b).or_default();
-                s.pages += 1;
-                s.form_right += usize::from(r.extraction.form == want.as_str().unwrap());
-            }
+            let mut page_score = Score {
+                pages: 1,
+                form_right: usize::from(r.extraction.form == want.as_str().unwrap()),
+                ..Default::default()
+            };
+            // Which field a seal was pressed on, for the lines below.
+            let seal = truth.stamped_field.as_deref().unwrap_or("none");
             for f in &truth.fields {
-                let Some(got) = r.extraction.fields.iter().find(|x| x.key == f.field.key) else {
-                    buckets.iter().for_each(|b| by_level.get_mut(b).unwrap().fields += 1);
-                    continue;
-                };
+                page_score.fields += 1;
+                let Some(got) = r.extraction.fields.iter().find(|x| x.key == f.field.key) else { continue };
                 let right = got.value == f.field.value;
-                for b in buckets {
-                    let s = by_level.get_mut(b).unwrap();
-                    s.fields += 1;
-                    s.right += usize::from(right);
-                    if got.accepted {
-                        s.accepted += 1;
-                        s.accepted_right += usize::from(right);
-                        if !right && f.field.key == "id_number" {
-                            s.wrong_ids_accepted += 1;
-                        }
+                page_score.right += usize::from(right);
+                if got.accepted {
+                    page_score.accepted += 1;
+                    page_score.accepted_right += usize::from(right);
+                    if !right && f.field.key == "id_number" {
+                        page_score.wrong_ids_accepted += 1;
                     }
                 }
                 if !got.accepted && verbose {
                     eprintln!(
-                        "{name} review {} {} {}: {:?}, truth {:?}: {}",
+                        "{name} review {} {} (seal on {seal}) {}: {:?}, truth {:?}: {}",
                         truth.level.as_str(),
                         d.file,
                         f.field.key,
@@ -125,6 +126,13 @@ fn score(mut readers: Readers<'_>) -> std::collections::BTreeMap<&'static str, S
                     );
                 }
             }
+            by_level.entry(truth.level.as_str()).or_default().add(&page_score);
+            // The "mildly noisy" pages carry no seal (stamps over
+            // values are a mark of its hard ones); a third of this corpus's
+            // noisy pages do, so those without are scored on their own too.
+            if truth.level == Level::Noisy && truth.stamped_field.is_none() {
+                by_level.entry(MILD).or_default().add(&page_score);
+            }
         }
     }
     for (level, s) in &by_level {
@@ -148,17 +156,12 @@ fn pct(a: usize, b: usize) -> f64 {
 /// The noisy pages without a seal, also counted among the noisy ones.
 const MILD: &str = "noisy without a seal";
 
-/// All pages: the three levels, each page once.
+/// All pages: the three levels, each page once (the pages of MILD are
+/// among the noisy ones).
 fn total(by_level: &std::collections::BTreeMap<&str, Score>) -> Score {
-    by_level.iter().filter(|(level, _)| **level != MILD).map(|(_, s)| s).fold(Score::default(), |a, s| Score {
-        pages: a.pages + s.pages,
-        form_right: a.form_right + s.form_right,
-        fields: a.fields + s.fields,
-        right: a.right + s.right,
-        accepted: a.accepted + s.accepted,
-        accepted_right: a.accepted_right + s.accepted_right,
-        wrong_ids_accepted: a.wrong_ids_accepted + s.wrong_ids_accepted,
-    })
+    let mut all = Score::default();
+    Level::ALL.iter().filter_map(|l| by_level.get(l.as_str())).for_each(|s| all.add(s));
+    all
 }
 
 #[test]
@@ -195,8 +198,9 @@ fn ppocr_accuracy_on_generated_scans() {
 
 /// Tesseract reads every page; PP-OCR reads again only the values tesseract
 /// leaves in doubt. Over five corpora (seeds 1, 2, 3, 5, 42) it accepted 86-98%
-/// of the noisy pages' values (93% overall), this one (seed 5) 89%: asserted
-/// is what it reaches here, the scan line's 90% on clean pages.
+/// of the noisy pages' values (91% overall), this one (seed 5) 89%, and 98-100%
+/// of those on noisy pages without a seal: asserted is what it reaches here,
+/// and the scan line's 90% on clean and mildly noisy pages.
 #[test]
 fn tesseract_with_ppocr_accuracy_on_generated_scans() {
     let mut engine = TesseractEngine::new(Default::default()).expect("tesseract with chi_sim");
