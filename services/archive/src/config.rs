@@ -74,10 +74,11 @@ pub struct IngestConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OcrConfig {
-    /// `ppocr` (PP-OCR on ONNX Runtime: reads noisy and stamped scans far
-    /// better, see BENCHMARKS.md), `tesseract` (lighter and faster), or
-    /// `tesseract+ppocr` (tesseract, with PP-OCR reading what it leaves in
-    /// doubt).
+    /// `tesseract+ppocr` (the default: tesseract reads every page, PP-OCR what
+    /// it leaves in doubt; the scan line's throughput and straight-through
+    /// targets together, see BENCHMARKS.md), `ppocr` (PP-OCR on ONNX Runtime
+    /// alone: better suggestions on hard pages at about a third of the
+    /// speed), or `tesseract` (lighter and faster, weaker on noisy pages).
     pub engine: String,
     /// Per site code, an engine other than `engine` for that site's pages.
     pub sites: std::collections::BTreeMap<String, String>,
@@ -92,7 +93,7 @@ pub struct OcrConfig {
 impl Default for OcrConfig {
     fn default() -> Self {
         Self {
-            engine: "ppocr".into(),
+            engine: "tesseract+ppocr".into(),
             sites: Default::default(),
             languages: "chi_sim".into(),
             models_dir: PathBuf::from(".dangan/ocr"),

@@ -559,6 +559,8 @@ mod tests {
     #[test]
     fn engines_are_chosen_per_site_and_unknown_names_refused() {
         let mut c = dangan_archive::config::Config::default();
+        let default = WorkerConfig::from_config(&c, Some(1), String::new()).unwrap();
+        assert_eq!(default.engine_for("AVIC").to_string(), "tesseract+ppocr", "the default the README names");
         c.ingest.ocr.engine = "tesseract".into();
         c.ingest.ocr.sites.insert("HKG".into(), "ppocr".into());
         c.ingest.ocr.sites.insert("CTU".into(), "tesseract+ppocr".into());
