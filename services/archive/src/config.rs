@@ -77,8 +77,8 @@ pub struct OcrConfig {
     /// `tesseract+ppocr` (the default: tesseract reads every page, PP-OCR what
     /// it leaves in doubt; the scan line's throughput and straight-through
     /// targets together, see BENCHMARKS.md), `ppocr` (PP-OCR on ONNX Runtime
-    /// alone: better suggestions on hard pages at about a third of the
-    /// speed), or `tesseract` (lighter and faster, weaker on noisy pages).
+    /// alone: better suggestions on hard pages at under half the speed), or
+    /// `tesseract` (lighter and faster, weaker on noisy pages).
     pub engine: String,
     /// Per site code, an engine other than `engine` for that site's pages.
     pub sites: std::collections::BTreeMap<String, String>,
